@@ -1,0 +1,121 @@
+"""The provider's exceptions, all rooted in ``AirflowException``.
+
+Every message names what a user needs to act on (HTTP status, request path, connection id, sync id and
+Polytomic's own message) and never the API key: the key is not passed to anything in this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What a request was about, for error messages and logs."""
+
+    conn_id: str
+    method: str
+    path: str
+    sync_id: str | None = None
+    execution_id: str | None = None
+
+    def describe(self) -> str:
+        about = [f"connection '{self.conn_id}'"]
+        if self.sync_id:
+            about.append(f"sync {self.sync_id}")
+        if self.execution_id:
+            about.append(f"execution {self.execution_id}")
+        return f"{self.method} {self.path} ({', '.join(about)})"
+
+
+class PolytomicError(AirflowException):
+    """Base of every error this provider raises."""
+
+
+class PolytomicConfigError(PolytomicError):
+    """The Airflow connection is incomplete or malformed (missing key, bad URL, bad extra)."""
+
+
+class PolytomicInvalidIdError(PolytomicError, ValueError):
+    """A sync or execution id is not a UUID; raised before any request is sent."""
+
+
+class PolytomicApiError(PolytomicError):
+    """Polytomic answered with an error status (or could not be reached).
+
+    ``transient`` says whether trying again later may help (connection errors, timeouts, 408, 429, 5xx).
+    """
+
+    transient = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        context: RequestContext,
+        http_status: int | None = None,
+        api_message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.context = context
+        self.http_status = http_status
+        self.api_message = api_message
+        self.retry_after = retry_after
+        self.attempts = 1
+
+    def after_attempts(self, attempts: int) -> PolytomicApiError:
+        """The same error, its message saying how many attempts were made before giving up."""
+        again = type(self)(
+            f"{self.args[0]} Gave up after {attempts} attempts.",
+            context=self.context,
+            http_status=self.http_status,
+            api_message=self.api_message,
+            retry_after=self.retry_after,
+        )
+        again.attempts = attempts
+        return again
+
+
+class PolytomicAuthError(PolytomicApiError):
+    """401 or 403: the key is wrong, revoked, or lacks access."""
+
+
+class PolytomicNotFoundError(PolytomicApiError):
+    """404: no such sync or execution in the key's organization."""
+
+
+class PolytomicConflictError(PolytomicApiError):
+    """409: the request conflicts with the sync's state (for example, a run is already going)."""
+
+
+class PolytomicRequestError(PolytomicApiError):
+    """Any other 4xx: Polytomic rejected the request as sent."""
+
+
+class PolytomicUnavailableError(PolytomicApiError):
+    """5xx, 408, a timeout or a connection error: Polytomic could not answer right now."""
+
+    transient = True
+
+
+class PolytomicRateLimitError(PolytomicUnavailableError):
+    """429: too many requests."""
+
+
+class PolytomicBadResponseError(PolytomicError):
+    """Polytomic answered 2xx with a body this provider cannot read."""
+
+
+class PolytomicSyncFailedError(AirflowFailException, PolytomicError):
+    """The watched execution ended badly (failed, canceled, interrupted, or completed with record errors).
+
+    It is an ``AirflowFailException``: retrying the task cannot undo a finished execution, so Airflow fails
+    the task without using its retries.
+    """
+
+    def __init__(self, message: str, *, summary: dict[str, object]) -> None:
+        super().__init__(message)
+        self.summary = summary

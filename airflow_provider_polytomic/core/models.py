@@ -1,0 +1,263 @@
+"""Typed views of Polytomic API payloads, and their JSON-safe summaries.
+
+Parsing is as tolerant as the API is: optional fields may be missing or null, an unknown status string is
+kept (never crashed on), and timestamps become timezone-aware datetimes. What the API guarantees (an
+execution has an id and a status) is checked, and a payload that breaks it raises ``ValueError``, which
+the protocol layer turns into :class:`~airflow_provider_polytomic.core.errors.PolytomicBadResponseError`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from dateutil.parser import isoparse
+
+#: How many error messages a summary keeps, and how long each may be. An execution may report
+#: hundreds of thousands of errors; XCom values, trigger events and logs must stay small.
+SUMMARY_MAX_ERRORS = 5
+SUMMARY_MAX_ERROR_CHARS = 300
+
+
+class ExecutionStatus(str, enum.Enum):
+    """The documented model-sync execution statuses (the API may send others)."""
+
+    CREATED = "created"
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    WAITING = "waiting"
+    RUNNING = "running"
+    PROCESSING = "processing"
+    CANCELING = "canceling"
+    CANCELED = "canceled"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+    @classmethod
+    def parse(cls, value: str) -> ExecutionStatus | None:
+        """The enum member for ``value``, or None for a status this version does not know."""
+        try:
+            return cls(value)
+        except ValueError:
+            return None
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp as an aware datetime (UTC when the text names no zone); None stays None."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"expected an RFC 3339 timestamp, got {type(value).__name__} {value!r:.60}")
+    parsed = isoparse(value)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def isoformat(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _optional_int(payload: dict[str, Any], key: str) -> int | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"counts.{key} should be a number, got {value!r:.60}")
+    return int(value)
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} should be a JSON object, got {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class ExecutionCounts:
+    """Record counts of an execution; each is None when this API version does not report it."""
+
+    insert: int | None = None
+    update: int | None = None
+    delete: int | None = None
+    upserts: int | None = None
+    error: int | None = None
+    warnings: int | None = None
+    total: int | None = None
+
+    @classmethod
+    def from_api(cls, payload: Any) -> ExecutionCounts:
+        if payload is None:
+            return cls()
+        payload = _object(payload, "counts")
+        return cls(
+            insert=_optional_int(payload, "insert"),
+            update=_optional_int(payload, "update"),
+            delete=_optional_int(payload, "delete"),
+            upserts=_optional_int(payload, "upserts"),
+            error=_optional_int(payload, "error"),
+            warnings=_optional_int(payload, "warnings"),
+            total=_optional_int(payload, "total"),
+        )
+
+    def to_dict(self) -> dict[str, int | None]:
+        return {
+            "insert": self.insert,
+            "update": self.update,
+            "delete": self.delete,
+            "upserts": self.upserts,
+            "error": self.error,
+            "warnings": self.warnings,
+            "total": self.total,
+        }
+
+    def describe(self) -> str:
+        """Short text for a log line: only the counts the API reported."""
+        parts = [f"{name}={value}" for name, value in self.to_dict().items() if value is not None]
+        return ", ".join(parts) if parts else "no counts yet"
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One execution (run) of a model sync."""
+
+    id: str
+    status: str
+    type: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    counts: ExecutionCounts = field(default_factory=ExecutionCounts)
+    errors: tuple[str, ...] = ()
+
+    @classmethod
+    def from_api(cls, payload: Any) -> Execution:
+        payload = _object(payload, "execution")
+        execution_id = payload.get("id")
+        status = payload.get("status")
+        if not isinstance(execution_id, str) or not execution_id:
+            raise ValueError("execution has no id")
+        if not isinstance(status, str) or not status:
+            raise ValueError(f"execution {execution_id} has no status")
+        errors = payload.get("errors") or []
+        if not isinstance(errors, list):
+            raise ValueError(f"execution {execution_id}: errors should be a list")
+        kind = payload.get("type")
+        return cls(
+            id=execution_id,
+            status=status,
+            type=kind if isinstance(kind, str) else None,
+            created_at=parse_timestamp(payload.get("created_at")),
+            started_at=parse_timestamp(payload.get("started_at")),
+            completed_at=parse_timestamp(payload.get("completed_at")),
+            counts=ExecutionCounts.from_api(payload.get("counts")),
+            errors=tuple(str(message) for message in errors),
+        )
+
+    @property
+    def known_status(self) -> ExecutionStatus | None:
+        return ExecutionStatus.parse(self.status)
+
+    @property
+    def error_count(self) -> int:
+        """Records in error: the larger of ``counts.error`` and the number of error messages."""
+        return max(self.counts.error or 0, len(self.errors))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole execution as JSON-safe primitives (every error message included)."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "type": self.type,
+            "created_at": isoformat(self.created_at),
+            "started_at": isoformat(self.started_at),
+            "completed_at": isoformat(self.completed_at),
+            "counts": self.counts.to_dict(),
+            "errors": list(self.errors),
+        }
+
+    def summary(self, sync_id: str) -> dict[str, Any]:
+        """The bounded, JSON-safe summary that sensors return and triggers send.
+
+        ``errors`` keeps the first few messages, each cut short; ``errors_total`` says how many there were.
+        """
+        return {
+            "sync_id": sync_id,
+            "execution_id": self.id,
+            "status": self.status,
+            "type": self.type,
+            "created_at": isoformat(self.created_at),
+            "started_at": isoformat(self.started_at),
+            "completed_at": isoformat(self.completed_at),
+            "counts": self.counts.to_dict(),
+            "errors": [truncate(message) for message in self.errors[:SUMMARY_MAX_ERRORS]],
+            "errors_total": len(self.errors),
+        }
+
+
+def truncate(text: str, limit: int = SUMMARY_MAX_ERROR_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What ``GET /api/syncs/{id}/status`` says: the run in progress, the last finished one, the next."""
+
+    current_execution: Execution | None = None
+    last_execution: Execution | None = None
+    next_execution_time: datetime | None = None
+
+    @classmethod
+    def from_api(cls, payload: Any) -> SyncStatus:
+        payload = _object(payload, "sync status")
+        current = payload.get("current_execution")
+        last = payload.get("last_execution")
+        return cls(
+            current_execution=Execution.from_api(current) if current else None,
+            last_execution=Execution.from_api(last) if last else None,
+            next_execution_time=parse_timestamp(payload.get("next_execution_time")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "current_execution": self.current_execution.to_dict() if self.current_execution else None,
+            "last_execution": self.last_execution.to_dict() if self.last_execution else None,
+            "next_execution_time": isoformat(self.next_execution_time),
+        }
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who an API key belongs to (``GET /api/me``)."""
+
+    id: str | None
+    email: str | None
+    organization_id: str | None
+    organization_name: str | None
+    role: str | None
+
+    @classmethod
+    def from_api(cls, payload: Any) -> Identity:
+        payload = _object(payload, "identity")
+
+        def text(key: str) -> str | None:
+            value = payload.get(key)
+            return value if isinstance(value, str) else None
+
+        return cls(
+            id=text("id"),
+            email=text("email"),
+            organization_id=text("organization_id"),
+            organization_name=text("organization_name"),
+            role=text("role"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "email": self.email,
+            "organization_id": self.organization_id,
+            "organization_name": self.organization_name,
+            "role": self.role,
+        }

@@ -1,0 +1,102 @@
+"""When to try a request again, and how long to wait first.
+
+Transient failures (connection errors, timeouts, 408, 429, 5xx) are retried with exponential backoff and
+full jitter, honouring ``Retry-After`` within a cap; everything else fails at once. The policy is expressed
+as ``tenacity`` settings so the sync transport (``Retrying``) and the async one (``AsyncRetrying``) share it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+if TYPE_CHECKING:
+    from airflow_provider_polytomic.core.errors import PolytomicApiError
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """A bounded number of retries with capped exponential backoff (seconds)."""
+
+    max_retries: int = 4
+    initial_delay: float = 1.0
+    max_delay: float = 30.0
+    #: A longer ``Retry-After`` than this is cut to it, so one answer cannot park a task for hours.
+    max_retry_after: float = 120.0
+
+    def is_retryable(self, error: BaseException) -> bool:
+        return bool(getattr(error, "transient", False))
+
+    def wait_for(self, error: BaseException | None, backoff: float) -> float:
+        """The pause before the next attempt: ``Retry-After`` when the server sent one, else ``backoff``."""
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return float(min(max(retry_after, 0.0), self.max_retry_after))
+        return backoff
+
+    def tenacity_settings(self, before_sleep: Callable[[RetryCallState], Any] | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying``.
+
+        The error raised after the last attempt is the last error seen, its message saying how many
+        attempts were made.
+        """
+        backoff = wait_random_exponential(multiplier=self.initial_delay, max=self.max_delay)
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            return self.wait_for(error, float(backoff(state)))
+
+        def give_up(state: RetryCallState) -> Any:
+            error = state.outcome.exception() if state.outcome else None
+            if error is None:  # pragma: no cover - tenacity only gives up after an error
+                raise RuntimeError("retry gave up without an error")
+            raise _with_attempts(error, state.attempt_number) from None
+
+        return {
+            "stop": stop_after_attempt(self.max_retries + 1),
+            "wait": wait,
+            "retry": retry_if_exception(self.is_retryable),
+            "retry_error_callback": give_up,
+            "before_sleep": before_sleep,
+            "reraise": True,
+        }
+
+
+def _with_attempts(error: BaseException, attempts: int) -> BaseException:
+    after = getattr(error, "after_attempts", None)
+    if attempts > 1 and callable(after):
+        result: PolytomicApiError = after(attempts)
+        return result
+    return error
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait as the server asks: ``retry-after-ms``, ``Retry-After`` (seconds or HTTP date)."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    milliseconds = lowered.get("retry-after-ms")
+    if milliseconds is not None:
+        try:
+            return max(float(milliseconds) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    now = time.time() if now is None else now
+    return max(when.timestamp() - now, 0.0)

@@ -1,0 +1,45 @@
+"""Provider metadata for Airflow's providers manager (entry point ``apache_airflow_provider``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_polytomic import __version__, connection_form
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-polytomic",
+        "name": "Polytomic",
+        "description": "Wait on and start `Polytomic <https://www.polytomic.com/>`__ syncs (ETL, reverse ETL, CDC).",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Polytomic",
+                "external-doc-url": "https://apidocs.polytomic.com/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Polytomic",
+                "python-modules": ["airflow_provider_polytomic.hooks.polytomic"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "polytomic",
+                "hook-class-name": "airflow_provider_polytomic.hooks.polytomic.PolytomicHook",
+                "hook-name": "Polytomic",
+                "conn-fields": {
+                    name: {key: field[key] for key in ("label", "description", "schema")}
+                    for name, field in connection_form.EXTRA_FIELDS.items()
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": list(connection_form.HIDDEN_FIELDS),
+                    "relabeling": dict(connection_form.RELABELING),
+                    "placeholders": dict(connection_form.PLACEHOLDERS),
+                },
+            }
+        ],
+    }

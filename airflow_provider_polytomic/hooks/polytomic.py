@@ -1,0 +1,160 @@
+"""``PolytomicHook``: the Polytomic REST API over ``requests``, for workers."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, TypeVar, cast
+
+import requests
+from airflow.providers.common.compat.sdk import BaseHook
+from tenacity import RetryCallState, Retrying
+
+from airflow_provider_polytomic import connection_form
+from airflow_provider_polytomic.core import protocol
+from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicError
+from airflow_provider_polytomic.core.models import Execution, Identity, SyncStatus
+from airflow_provider_polytomic.core.protocol import ApiCall, ClientConfig
+
+T = TypeVar("T")
+
+
+class PolytomicHook(BaseHook):
+    """Talks to the Polytomic API with the key of an Airflow connection of type ``polytomic``.
+
+    One ``requests.Session`` serves the hook's life. Every request carries ``X-Polytomic-Version`` and a
+    timeout; transient failures are retried as :class:`~airflow_provider_polytomic.core.retry.RetryPolicy`
+    says. The connection is read on first use, not when the hook is created.
+
+    :param polytomic_conn_id: The Airflow connection holding the API key (password), the optional
+        organization id for deployment keys (login) and the optional base URL (host).
+    """
+
+    conn_name_attr = "polytomic_conn_id"
+    default_conn_name = protocol.DEFAULT_CONN_ID
+    conn_type = "polytomic"
+    hook_name = "Polytomic"
+
+    def __init__(self, polytomic_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.polytomic_conn_id = polytomic_conn_id
+
+    # -- connection ---------------------------------------------------------------------------------------
+
+    @cached_property
+    def config(self) -> ClientConfig:
+        """The connection's settings, read once."""
+        conn = self.get_connection(self.polytomic_conn_id)
+        config = ClientConfig.from_connection(
+            self.polytomic_conn_id,
+            host=conn.host,
+            port=conn.port,
+            login=conn.login,
+            password=conn.password,
+            extra=conn.extra_dejson,
+        )
+        if config.verify is False:
+            self.log.warning(
+                "TLS certificate verification is OFF for connection '%s' (extra verify=false): "
+                "anyone on the network path can read and change its API traffic.",
+                self.polytomic_conn_id,
+            )
+        return config
+
+    @cached_property
+    def session(self) -> requests.Session:
+        return requests.Session()
+
+    def close(self) -> None:
+        if "session" in self.__dict__:
+            self.session.close()
+            del self.__dict__["session"]
+
+    # -- API ----------------------------------------------------------------------------------------------
+
+    def get_sync_status(self, sync_id: str) -> SyncStatus:
+        """``GET /api/syncs/{sync_id}/status``: the run in progress, the last finished run, the next run."""
+        return self.run(protocol.get_sync_status(sync_id))
+
+    def get_execution(self, sync_id: str, execution_id: str) -> Execution:
+        """``GET /api/syncs/{sync_id}/executions/{execution_id}``."""
+        return self.run(protocol.get_execution(sync_id, execution_id))
+
+    def get_identity(self) -> Identity:
+        """``GET /api/me``: who the key belongs to."""
+        return self.run(protocol.get_identity())
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap authenticated call, for the UI's Test button."""
+        try:
+            identity = self.get_identity()
+        except PolytomicError as error:
+            return False, str(error)
+        who = identity.email or identity.id or "an API key"
+        organization = identity.organization_name or identity.organization_id or "unknown organization"
+        return True, f"Connected to Polytomic organization '{organization}' as {who}."
+
+    def run(self, call: ApiCall[T]) -> T:
+        """Send ``call``, retrying transient failures, and return its parsed result."""
+        config = self.config
+        retrying = Retrying(**config.retry.tenacity_settings(before_sleep=self._log_retry))
+        return cast(T, retrying(self._send, config, call))
+
+    def _send(self, config: ClientConfig, call: ApiCall[T]) -> T:
+        context = call.context(config)
+        try:
+            response = self.session.request(
+                call.method,
+                call.url(config),
+                headers=call.headers(config),
+                params=call.params,
+                data=call.json_body(),
+                timeout=config.timeout,
+                verify=config.verify,
+                allow_redirects=False,
+            )
+        except requests.exceptions.SSLError as error:
+            raise PolytomicConfigError(
+                f"TLS verification failed for {context.describe()}: {type(error).__name__}. For an "
+                f"on-premises install with a private CA, set extra 'verify' to the CA bundle's path."
+            ) from None
+        except requests.Timeout:
+            raise protocol.transport_error(context, "timeout", timed_out=True, timeout=config.timeout) from None
+        except requests.RequestException as error:
+            raise protocol.transport_error(
+                context, type(error).__name__, timed_out=False, timeout=config.timeout
+            ) from None
+        return call.read(config, response.status_code, response.headers, response.content)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        pause = state.next_action.sleep if state.next_action else 0.0
+        self.log.warning(
+            "%s Retrying in %.1f s (attempt %d of %d).",
+            error,
+            pause,
+            state.attempt_number + 1,
+            self.config.retry.max_retries + 1,
+        )
+
+    # -- connection form (Airflow 2.x; Airflow >= 3.2 reads the declarative form in get_provider_info) -----
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import StringField
+
+        return {
+            name: StringField(
+                lazy_gettext(field["label"]), widget=BS3TextFieldWidget(), description=field["description"]
+            )
+            for name, field in connection_form.EXTRA_FIELDS.items()
+        }
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": list(connection_form.HIDDEN_FIELDS),
+            "relabeling": dict(connection_form.RELABELING),
+            "placeholders": dict(connection_form.PLACEHOLDERS),
+        }

@@ -1,0 +1,16 @@
+"""Offline testing for Polytomic DAGs: a local emulator of the Polytomic API.
+
+``PolytomicEmulator`` is a real HTTP server on 127.0.0.1 with scripted syncs and injected faults; see
+``emulator.py`` for the scenario format and ``python -m airflow_provider_polytomic.testing --help``.
+"""
+
+from airflow_provider_polytomic.testing.emulator import (
+    EmulatedExecution,
+    EmulatedSync,
+    Fault,
+    PolytomicEmulator,
+    RecordedRequest,
+    Step,
+)
+
+__all__ = ["EmulatedExecution", "EmulatedSync", "Fault", "PolytomicEmulator", "RecordedRequest", "Step"]

@@ -1,0 +1,577 @@
+"""A local Polytomic API emulator: a real HTTP server on 127.0.0.1 with scripted syncs and injected faults.
+
+It speaks the sync endpoints as ``shared/polytomic-api/FACTS.md`` describes them, so DAGs and tests can run
+offline. Standard library only.
+
+A sync's executions are scripted as steps. With ``clock="polls"`` (default) each read of the sync (status,
+one execution, or the execution list) moves it one tick: a step with ``polls=3`` is what the next three
+reads see. With ``clock="seconds"`` steps last ``seconds`` of wall-clock time instead. An execution can
+``appear_after`` some ticks, like a scheduled run that starts while a sensor waits.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+SERVED_API_VERSION = "2025-09-18"
+TERMINAL_MODEL_STATUSES = frozenset({"completed", "failed", "canceled", "interrupted"})
+TERMINAL_BULK_STATUSES = TERMINAL_MODEL_STATUSES | {"errors"}
+DEFAULT_RUN_STEPS: tuple[dict[str, Any], ...] = (
+    {"status": "queued", "polls": 1, "seconds": 1.0},
+    {"status": "running", "polls": 2, "seconds": 2.0, "counts": {"insert": 10, "total": 10}},
+    {"status": "completed", "counts": {"insert": 20, "update": 5, "delete": 0, "error": 0, "total": 25}},
+)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _rfc3339(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+@dataclass
+class Step:
+    """One stage of an execution: its status and what it reports, for ``polls`` reads or ``seconds``."""
+
+    status: str
+    polls: int = 1
+    seconds: float = 1.0
+    counts: dict[str, int] | None = None
+    errors: list[str] | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Step:
+        return cls(
+            status=str(data["status"]),
+            polls=int(data.get("polls", 1)),
+            seconds=float(data.get("seconds", 1.0)),
+            counts=dict(data["counts"]) if data.get("counts") is not None else None,
+            errors=list(data["errors"]) if data.get("errors") is not None else None,
+        )
+
+
+@dataclass
+class EmulatedExecution:
+    """An execution and its script. Timestamps are filled in as the script reaches each stage."""
+
+    id: str
+    steps: list[Step]
+    type: str = "manual"
+    appear_after: float = 0
+    created_ago: float | None = None  # seconds; for runs that happened before the emulator started
+    canceled_at_tick: float | None = None
+    appeared_at_tick: float | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EmulatedExecution:
+        steps = [Step.from_dict(step) for step in data.get("steps") or DEFAULT_RUN_STEPS]
+        return cls(
+            id=str(data.get("id") or uuid.uuid4()),
+            steps=steps,
+            type=str(data.get("type", "manual")),
+            appear_after=float(data.get("appear_after", 0)),
+            created_ago=float(data["created_ago"]) if data.get("created_ago") is not None else None,
+        )
+
+    def step_at(self, age: float, clock: str) -> Step:
+        """The step the script is at ``age`` ticks after it appeared (the last step sticks)."""
+        elapsed = 0.0
+        for step in self.steps:
+            elapsed += step.polls if clock == "polls" else step.seconds
+            if age < elapsed:
+                return step
+        return self.steps[-1]
+
+
+@dataclass
+class EmulatedSync:
+    """A model (``kind="model"``) or bulk (``kind="bulk"``) sync and its scripted executions."""
+
+    id: str
+    name: str = "Emulated sync"
+    kind: str = "model"
+    clock: str = "polls"
+    executions: list[EmulatedExecution] = field(default_factory=list)
+    run_steps: list[Step] = field(default_factory=lambda: [Step.from_dict(step) for step in DEFAULT_RUN_STEPS])
+    reads: int = 0
+    started: float = field(default_factory=time.monotonic)
+    idempotency: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EmulatedSync:
+        sync = cls(
+            id=str(data.get("id") or uuid.uuid4()),
+            name=str(data.get("name", "Emulated sync")),
+            kind=str(data.get("kind", "model")),
+            clock=str(data.get("clock", "polls")),
+            executions=[EmulatedExecution.from_dict(item) for item in data.get("executions", [])],
+        )
+        if data.get("run_steps"):
+            sync.run_steps = [Step.from_dict(step) for step in data["run_steps"]]
+        return sync
+
+    @property
+    def terminal(self) -> frozenset[str]:
+        return TERMINAL_BULK_STATUSES if self.kind == "bulk" else TERMINAL_MODEL_STATUSES
+
+    def tick(self) -> float:
+        return float(self.reads) if self.clock == "polls" else time.monotonic() - self.started
+
+    def visible(self) -> list[EmulatedExecution]:
+        """Executions that exist by now, oldest first, their stage timestamps brought up to date."""
+        now_tick = self.tick()
+        seen = []
+        for execution in self.executions:
+            if execution.appeared_at_tick is None:
+                if now_tick < execution.appear_after:
+                    continue
+                execution.appeared_at_tick = execution.appear_after
+                if execution.created_ago is not None:
+                    execution.created_at = _now() - timedelta(seconds=execution.created_ago)
+                else:
+                    execution.created_at = _now()
+            self._update(execution, now_tick)
+            seen.append(execution)
+        return seen
+
+    def status_of(self, execution: EmulatedExecution) -> Step:
+        if execution.canceled_at_tick is not None:
+            done = self.tick() > execution.canceled_at_tick
+            return Step(status="canceled" if done else "canceling")
+        age = self.tick() - (execution.appeared_at_tick or 0)
+        if execution.created_ago is not None:
+            return execution.steps[-1]  # a run from the past has finished its script
+        return execution.step_at(age, self.clock)
+
+    def _update(self, execution: EmulatedExecution, now_tick: float) -> None:
+        step = self.status_of(execution)
+        if step.status not in ("created", "scheduled", "queued", "waiting") and execution.started_at is None:
+            execution.started_at = execution.created_at
+        if step.status in self.terminal and execution.completed_at is None:
+            execution.completed_at = _now() if execution.created_ago is None else execution.created_at
+
+    def running(self) -> EmulatedExecution | None:
+        active = [item for item in self.visible() if self.status_of(item).status not in self.terminal]
+        return active[-1] if active else None
+
+    def last_finished(self) -> EmulatedExecution | None:
+        finished = [item for item in self.visible() if self.status_of(item).status in self.terminal]
+        return max(finished, key=lambda item: item.completed_at or _now(), default=None)
+
+    def find(self, execution_id: str) -> EmulatedExecution | None:
+        return next((item for item in self.visible() if item.id == execution_id), None)
+
+    def start(self, idempotency_key: str | None) -> tuple[EmulatedExecution, bool]:
+        """A new execution (or the one this key already started); ``False`` when one is already running."""
+        if idempotency_key and idempotency_key in self.idempotency:
+            existing = self.find(self.idempotency[idempotency_key])
+            if existing is not None:
+                return existing, True
+        if self.running() is not None:
+            return self.running(), False  # type: ignore[return-value]
+        execution = EmulatedExecution(id=str(uuid.uuid4()), steps=list(self.run_steps), appear_after=self.tick())
+        self.executions.append(execution)
+        self.visible()
+        if idempotency_key:
+            self.idempotency[idempotency_key] = execution.id
+        return execution, True
+
+    # -- JSON ---------------------------------------------------------------------------------------------
+
+    def execution_json(self, execution: EmulatedExecution) -> dict[str, Any]:
+        step = self.status_of(execution)
+        body: dict[str, Any] = {
+            "id": execution.id,
+            "status": step.status,
+            "type": execution.type,
+            "created_at": _rfc3339(execution.created_at),
+            "started_at": _rfc3339(execution.started_at),
+            "completed_at": _rfc3339(execution.completed_at),
+        }
+        counts = step.counts or {}
+        if self.kind == "bulk":
+            body.update(
+                {
+                    "status_message": None,
+                    "updated_at": _rfc3339(_now()),
+                    "record_count": counts.get("total", 0),
+                    "error_count": counts.get("error", 0),
+                    "warning_count": counts.get("warnings", 0),
+                    "is_partial": False,
+                    "is_resync": False,
+                    "is_test": False,
+                    "fetch_mode": "incremental",
+                    "output_disposition": None,
+                    "schemas": [],
+                    **execution.extra,
+                }
+            )
+        else:
+            body["counts"] = counts
+            body["errors"] = step.errors
+        return body
+
+    def status_json(self) -> dict[str, Any]:
+        current = self.running()
+        last = self.last_finished()
+        body = {
+            "current_execution": self.execution_json(current) if current else None,
+            "last_execution": self.execution_json(last) if last else None,
+            "next_execution_time": _rfc3339(_now() + timedelta(hours=1)),
+        }
+        if self.kind == "bulk":
+            body["ingestion_status"] = None
+        return body
+
+
+@dataclass
+class Fault:
+    """Something going wrong on purpose, for requests whose method and path match.
+
+    ``requests`` lists which matching requests (1 = the first) are hit; empty means all of them.
+    Kinds: ``status`` (answer ``status`` with Polytomic's error body, ``Retry-After`` if
+    ``retry_after``), ``delay`` (sleep ``seconds`` then answer normally), ``drop`` (close the connection
+    without an answer), ``malformed`` (200 with a body that is not JSON), ``truncated`` (a 200 whose body
+    stops short of its Content-Length), ``body`` (200 with ``body`` as the JSON document).
+    """
+
+    kind: str
+    path: str = ".*"
+    method: str = "GET"
+    requests: list[int] = field(default_factory=list)
+    status: int = 500
+    retry_after: str | None = None
+    seconds: float = 0.0
+    body: Any = None
+    seen: int = 0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Fault:
+        return cls(
+            kind=str(data["kind"]),
+            path=str(data.get("path", ".*")),
+            method=str(data.get("method", "GET")).upper(),
+            requests=[int(item) for item in data.get("requests", [])],
+            status=int(data.get("status", 500)),
+            retry_after=str(data["retry_after"]) if data.get("retry_after") is not None else None,
+            seconds=float(data.get("seconds", 0.0)),
+            body=data.get("body"),
+        )
+
+    def hits(self, method: str, path: str) -> bool:
+        if method != self.method or not re.fullmatch(self.path, path):
+            return False
+        self.seen += 1
+        return not self.requests or self.seen in self.requests
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """A request the emulator served; ``headers`` has the credentials redacted."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+    status: int | None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    emulator: PolytomicEmulator
+
+
+_SYNC_PATH = re.compile(
+    r"^/api/(?P<bulk>bulk/)?syncs/(?P<sync>[^/]+)"
+    r"(?:/(?P<what>status|cancel|executions)(?:/(?P<execution>[^/]+)(?:/(?P<cancel>cancel))?)?)?$"
+)
+
+
+class PolytomicEmulator:
+    """The emulator. Use it as a context manager, or ``start()``/``stop()`` it; it serves in a thread.
+
+    >>> with PolytomicEmulator() as emulator:
+    ...     sync = emulator.add_sync(executions=[{"steps": [{"status": "running", "polls": 2},
+    ...                                                     {"status": "completed"}]}])
+    ...     # point a connection at emulator.url with password emulator.api_key
+    """
+
+    def __init__(
+        self,
+        scenario: Mapping[str, Any] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str = "emulator-api-key",
+    ) -> None:
+        scenario = scenario or {}
+        self.host = host
+        self.port = port
+        self.api_keys = set(scenario.get("api_keys") or [api_key])
+        self.api_key = next(iter(sorted(self.api_keys)))
+        organization = scenario.get("organization") or {}
+        self.organization_id = str(organization.get("id", "0a7d1b52-7d43-4c3b-9d8e-3f0f4c1e2a10"))
+        self.organization_name = str(organization.get("name", "Emulated Organization"))
+        self.deployment_keys: dict[str, str] = dict(scenario.get("deployment_keys") or {})
+        self.syncs: dict[str, EmulatedSync] = {}
+        self.faults: list[Fault] = [Fault.from_dict(item) for item in scenario.get("faults", [])]
+        self.requests: list[RecordedRequest] = []
+        self.lock = threading.RLock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        for item in scenario.get("syncs", []):
+            self.add_sync(**item)
+
+    # -- set-up -------------------------------------------------------------------------------------------
+
+    def add_sync(self, **spec: Any) -> EmulatedSync:
+        """Add a sync from the same keys a scenario file uses (``id``, ``name``, ``kind``, ``clock``, ...)."""
+        sync = EmulatedSync.from_dict(spec)
+        with self.lock:
+            self.syncs[sync.id] = sync
+        return sync
+
+    def add_fault(self, kind: str, **spec: Any) -> Fault:
+        fault = Fault.from_dict({"kind": kind, **spec})
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def requests_to(self, path_pattern: str, method: str = "GET") -> list[RecordedRequest]:
+        with self.lock:
+            return [item for item in self.requests if item.method == method and re.fullmatch(path_pattern, item.path)]
+
+    # -- life ---------------------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> PolytomicEmulator:
+        server = _Server((self.host, self.port), _Handler)
+        server.emulator = self
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="polytomic-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> PolytomicEmulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def connection_uri(self) -> str:
+        """An Airflow connection (JSON form) pointing at this emulator."""
+        return json.dumps({"conn_type": "polytomic", "host": self.url, "password": self.api_key})
+
+    # -- serving ------------------------------------------------------------------------------------------
+
+    def authenticated(self, authorization: str) -> bool:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme == "Bearer":
+            return credentials in self.api_keys
+        if scheme == "Basic":
+            try:
+                organization, _, key = base64.b64decode(credentials).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return False
+            return self.deployment_keys.get(organization) == key
+        return False
+
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Mapping[str, str], body: Any
+    ) -> tuple[int, Any]:
+        if not self.authenticated(headers.get("Authorization", "")):
+            return 401, _error(401, "unauthorized: the API key is missing or not valid", "unauthorized")
+        if path == "/api/me" and method == "GET":
+            return 200, {
+                "data": {
+                    "id": "5b0e7f3c-1a2b-4c5d-8e9f-0a1b2c3d4e5f",
+                    "email": "airflow@example.com",
+                    "organization_id": self.organization_id,
+                    "organization_name": self.organization_name,
+                    "role": "admin",
+                    "is_user": False,
+                    "is_organization": True,
+                    "is_partner": False,
+                    "is_system": False,
+                }
+            }
+        match = _SYNC_PATH.match(path)
+        if not match:
+            return 404, _error(404, f"no route for {method} {path}", "not_found")
+        sync = self.syncs.get(match["sync"])
+        kind = "bulk" if match["bulk"] else "model"
+        if sync is None or sync.kind != kind:
+            return 404, _error(404, f"{kind} sync not found", "not_found")
+        what, execution_id = match["what"], match["execution"]
+        if method == "GET":
+            sync.reads += 1
+            if what is None:
+                return 200, {
+                    "data": {
+                        "id": sync.id,
+                        "name": sync.name,
+                        "active": True,
+                        "mode": "updateOrCreate",
+                        "schedule": {"frequency": "hourly"},
+                    }
+                }
+            if what == "status":
+                return 200, {"data": sync.status_json()}
+            if what == "executions" and execution_id is None:
+                return 200, self._list(sync, query)
+            if what == "executions" and match["cancel"] is None:
+                execution = sync.find(str(execution_id))
+                if execution is None:
+                    return 404, _error(404, "execution not found", "not_found")
+                return 200, {"data": sync.execution_json(execution)}
+        if method == "POST":
+            if what == "executions" and execution_id is None:
+                key = headers.get("Idempotency-Key")
+                execution, started = sync.start(key)
+                if not started:
+                    return 409, _error(409, f"sync is already running (execution {execution.id})", "conflict")
+                data = sync.execution_json(execution)
+                return 200, {
+                    "data": data if kind == "bulk" else {key: data[key] for key in ("id", "status", "created_at")}
+                }
+            if what == "cancel" or match["cancel"]:
+                execution = sync.find(str(execution_id)) if execution_id else sync.running()
+                if execution is None:
+                    return 404, _error(404, "execution not found", "not_found")
+                if sync.status_of(execution).status not in sync.terminal and execution.canceled_at_tick is None:
+                    execution.canceled_at_tick = sync.tick()
+                return 200, {"data": {"message": "cancellation requested"}}
+        return 404, _error(404, f"no route for {method} {path}", "not_found")
+
+    def _list(self, sync: EmulatedSync, query: dict[str, list[str]]) -> dict[str, Any]:
+        items = list(reversed(sync.visible()))
+        if _flag(query, "ascending"):
+            items.reverse()
+        if _flag(query, "only_completed") or _flag(query, "only_terminal"):
+            items = [item for item in items if sync.status_of(item).status in sync.terminal]
+        limit = min(int(query.get("limit", ["50"])[0]), 100)
+        offset = int(query.get("page_token", ["0"])[0] or 0)
+        page = items[offset : offset + limit]
+        next_token = str(offset + limit) if offset + limit < len(items) else None
+        return {"data": [sync.execution_json(item) for item in page], "pagination": {"next_page_token": next_token}}
+
+
+def _flag(query: dict[str, list[str]], name: str) -> bool:
+    return query.get(name, ["false"])[0].lower() in ("1", "true")
+
+
+def _error(status: int, message: str, key: str) -> dict[str, Any]:
+    return {"status": status, "message": message, "key": key, "metadata": {}}
+
+
+def _redact(headers: Mapping[str, str]) -> dict[str, str]:
+    redacted = {}
+    for name, value in headers.items():
+        if name.lower() == "authorization":
+            value = value.split(" ", 1)[0] + " ***"
+        redacted[name] = value
+    return redacted
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the request log is the record; stderr noise helps nobody
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
+        emulator = self.server.emulator
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        headers = {name: value for name, value in self.headers.items()}
+        with emulator.lock:
+            fault = next((item for item in emulator.faults if item.hits(method, parts.path)), None)
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.seconds)
+            fault = None
+        status: int | None = 200
+        payload = b""
+        extra: dict[str, str] = {}
+        if fault is None:
+            with emulator.lock:
+                status, document = emulator.handle(method, parts.path, query, headers, body)
+            payload = json.dumps(document).encode()
+        elif fault.kind == "status":
+            status = fault.status
+            payload = json.dumps(_error(status, f"injected HTTP {status}", "fault")).encode()
+            if fault.retry_after is not None:
+                extra["Retry-After"] = fault.retry_after
+        elif fault.kind == "body":
+            payload = json.dumps(fault.body).encode()
+        elif fault.kind == "malformed":
+            payload = b"<html><body>502 Bad Gateway</body></html>"
+        elif fault.kind != "truncated":  # drop
+            status = None
+        # Record before answering, so a client that reads the log right after its answer finds the request.
+        with emulator.lock:
+            emulator.requests.append(RecordedRequest(method, parts.path, query, _redact(headers), body, status))
+        if fault is not None and fault.kind == "truncated":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "4096")
+            self.end_headers()
+            self.wfile.write(b'{"data": {"current_execution": {"id": "')
+            self.close_connection = True
+        elif status is None:
+            self.close_connection = True
+        else:
+            self._answer(status, payload, extra)
+
+    def _answer(self, status: int, payload: bytes, extra_headers: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-Polytomic-Version", self.headers.get("X-Polytomic-Version") or SERVED_API_VERSION)
+        for name, value in (extra_headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)

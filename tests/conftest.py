@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from airflow_provider_polytomic.testing import PolytomicEmulator
+
+#: Long, unusual, and easy to search for in captured output: it must never appear there.
+API_KEY = "pk_live_SECRET_4f9c2e71b0a84d6f9e3a"
+ORG_ID = "8d5b2f1e-6c3a-4e9b-a7d0-1f2e3d4c5b6a"
+DEPLOYMENT_KEY = "dk_SECRET_deployment_77aa"
+
+
+@pytest.fixture
+def emulator() -> Iterator[PolytomicEmulator]:
+    scenario = {
+        "api_keys": [API_KEY],
+        "deployment_keys": {ORG_ID: DEPLOYMENT_KEY},
+        "organization": {"id": ORG_ID, "name": "Acme Data"},
+    }
+    with PolytomicEmulator(scenario) as server:
+        yield server
+
+
+@pytest.fixture
+def make_connection(monkeypatch: pytest.MonkeyPatch, emulator: PolytomicEmulator) -> Callable[..., str]:
+    """Define an Airflow connection through the environment, as users do; returns its id."""
+
+    def make(
+        conn_id: str = "polytomic_test",
+        *,
+        password: str | None = API_KEY,
+        login: str | None = None,
+        host: str | None = None,
+        **extra: Any,
+    ) -> str:
+        document: dict[str, Any] = {"conn_type": "polytomic", "host": host or emulator.url}
+        if password is not None:
+            document["password"] = password
+        if login is not None:
+            document["login"] = login
+        document["extra"] = {"timeout": 2, "retry_delay": 0.01, **extra}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(document))
+        return conn_id
+
+    return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _airflow_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    os.environ.setdefault("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> Callable[[], str]:
+    """Everything logged so far: Airflow 2 logs through ``logging``, Airflow 3 through structlog to stdout."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+
+    def text() -> str:
+        captured = capsys.readouterr()
+        seen.extend([captured.out, captured.err])
+        return caplog.text + "".join(seen)
+
+    return text
