@@ -26,6 +26,18 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_polytomic.hooks.polytomic"],
             }
         ],
+        "sensors": [
+            {
+                "integration-name": "Polytomic",
+                "python-modules": ["airflow_provider_polytomic.sensors.polytomic"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Polytomic",
+                "python-modules": ["airflow_provider_polytomic.triggers.polytomic"],
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": "polytomic",
@@ -42,4 +54,5 @@ def get_provider_info() -> dict[str, Any]:
                 },
             }
         ],
+        "extra-links": ["airflow_provider_polytomic.sensors.polytomic.PolytomicSyncLink"],
     }

@@ -228,6 +228,27 @@ class SyncStatus:
 
 
 @dataclass(frozen=True)
+class ExecutionPage:
+    """One page of ``GET /api/syncs/{id}/executions`` (newest first unless asked otherwise)."""
+
+    executions: tuple[Execution, ...]
+    next_page_token: str | None = None
+
+    @classmethod
+    def from_document(cls, document: Any) -> ExecutionPage:
+        """Read the whole response document: the list is in ``data``, the token in ``pagination``."""
+        document = _object(document, "executions page")
+        items = document.get("data") or []
+        if not isinstance(items, list):
+            raise ValueError("data should be a list of executions")
+        pagination = document.get("pagination") or {}
+        token = pagination.get("next_page_token") if isinstance(pagination, dict) else None
+        return cls(
+            tuple(Execution.from_api(item) for item in items), token if isinstance(token, str) and token else None
+        )
+
+
+@dataclass(frozen=True)
 class Identity:
     """Who an API key belongs to (``GET /api/me``)."""
 

@@ -32,7 +32,7 @@ from airflow_provider_polytomic.core.errors import (
     PolytomicUnavailableError,
     RequestContext,
 )
-from airflow_provider_polytomic.core.models import Execution, Identity, SyncStatus
+from airflow_provider_polytomic.core.models import Execution, ExecutionPage, Identity, SyncStatus
 from airflow_provider_polytomic.core.retry import RetryPolicy, parse_retry_after
 
 T = TypeVar("T")
@@ -232,6 +232,8 @@ class ApiCall(Generic[T]):
     params: Mapping[str, str] | None = None
     body: Mapping[str, Any] | None = None
     idempotency_key: str | None = None
+    #: ``parse`` takes the whole response document rather than its ``data`` member (paginated lists).
+    whole_document: bool = False
 
     def url(self, config: ClientConfig) -> str:
         return config.base_url + self.path
@@ -262,7 +264,7 @@ class ApiCall(Generic[T]):
                 f"Polytomic answered {context.describe()} with JSON that has no 'data' member: {_snippet(body)!r}"
             )
         try:
-            return self.parse(document["data"])
+            return self.parse(document if self.whole_document else document["data"])
         except (ValueError, TypeError) as error:
             raise PolytomicBadResponseError(
                 f"Polytomic answered {context.describe()} with a body this provider cannot read: {error}"
@@ -283,6 +285,19 @@ def get_execution(sync_id: str, execution_id: str) -> ApiCall[Execution]:
         Execution.from_api,
         sync_id=sync_id,
         execution_id=execution_id,
+    )
+
+
+def list_executions(sync_id: str, *, page_token: str | None = None) -> ApiCall[ExecutionPage]:
+    """``GET /api/syncs/{id}/executions``, newest first, one page."""
+    sync_id = validate_id(sync_id, "sync id")
+    return ApiCall(
+        "GET",
+        f"/api/syncs/{sync_id}/executions",
+        ExecutionPage.from_document,
+        sync_id=sync_id,
+        params={"page_token": page_token} if page_token else None,
+        whole_document=True,
     )
 
 
@@ -364,6 +379,14 @@ def transport_error(
     else:
         what = f"the connection failed ({reason})"
     return PolytomicUnavailableError(f"Polytomic request {context.describe()} failed: {what}.", context=context)
+
+
+def tls_error(context: RequestContext, reason: str) -> PolytomicConfigError:
+    """Certificate verification failed: not transient, and the fix is in the connection."""
+    return PolytomicConfigError(
+        f"TLS verification failed for {context.describe()}: {reason}. For an on-premises install with a "
+        "private CA, set extra 'verify' of the connection to the CA bundle's path."
+    )
 
 
 def _snippet(body: bytes, limit: int = 200) -> str:

@@ -39,6 +39,12 @@ class RetryPolicy:
             return float(min(max(retry_after, 0.0), self.max_retry_after))
         return backoff
 
+    def describe_retry(self, state: RetryCallState) -> str:
+        """The log line before a retry: what failed, how long the pause, which attempt comes next."""
+        error = state.outcome.exception() if state.outcome else None
+        pause = state.next_action.sleep if state.next_action else 0.0
+        return f"{error} Retrying in {pause:.1f} s (attempt {state.attempt_number + 1} of {self.max_retries + 1})."
+
     def tenacity_settings(self, before_sleep: Callable[[RetryCallState], Any] | None = None) -> dict[str, Any]:
         """Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying``.
 

@@ -11,7 +11,7 @@ from tenacity import RetryCallState, Retrying
 
 from airflow_provider_polytomic import connection_form
 from airflow_provider_polytomic.core import protocol
-from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicError
+from airflow_provider_polytomic.core.errors import PolytomicError
 from airflow_provider_polytomic.core.models import Execution, Identity, SyncStatus
 from airflow_provider_polytomic.core.protocol import ApiCall, ClientConfig
 
@@ -113,10 +113,7 @@ class PolytomicHook(BaseHook):
                 allow_redirects=False,
             )
         except requests.exceptions.SSLError as error:
-            raise PolytomicConfigError(
-                f"TLS verification failed for {context.describe()}: {type(error).__name__}. For an "
-                f"on-premises install with a private CA, set extra 'verify' to the CA bundle's path."
-            ) from None
+            raise protocol.tls_error(context, type(error).__name__) from None
         except requests.Timeout:
             raise protocol.transport_error(context, "timeout", timed_out=True, timeout=config.timeout) from None
         except requests.RequestException as error:
@@ -126,15 +123,7 @@ class PolytomicHook(BaseHook):
         return call.read(config, response.status_code, response.headers, response.content)
 
     def _log_retry(self, state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        pause = state.next_action.sleep if state.next_action else 0.0
-        self.log.warning(
-            "%s Retrying in %.1f s (attempt %d of %d).",
-            error,
-            pause,
-            state.attempt_number + 1,
-            self.config.retry.max_retries + 1,
-        )
+        self.log.warning(self.config.retry.describe_retry(state))
 
     # -- connection form (Airflow 2.x; Airflow >= 3.2 reads the declarative form in get_provider_info) -----
 

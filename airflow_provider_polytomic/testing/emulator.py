@@ -434,27 +434,11 @@ class PolytomicEmulator:
         if sync is None or sync.kind != kind:
             return 404, _error(404, f"{kind} sync not found", "not_found")
         what, execution_id = match["what"], match["execution"]
-        if method == "GET":
-            sync.reads += 1
-            if what is None:
-                return 200, {
-                    "data": {
-                        "id": sync.id,
-                        "name": sync.name,
-                        "active": True,
-                        "mode": "updateOrCreate",
-                        "schedule": {"frequency": "hourly"},
-                    }
-                }
-            if what == "status":
-                return 200, {"data": sync.status_json()}
-            if what == "executions" and execution_id is None:
-                return 200, self._list(sync, query)
-            if what == "executions" and match["cancel"] is None:
-                execution = sync.find(str(execution_id))
-                if execution is None:
-                    return 404, _error(404, "execution not found", "not_found")
-                return 200, {"data": sync.execution_json(execution)}
+        if method == "GET" and match["cancel"] is None:
+            try:
+                return self._read(sync, what, execution_id, query)
+            finally:
+                sync.reads += 1  # a read sees the state, then moves the script one tick on
         if method == "POST":
             if what == "executions" and execution_id is None:
                 key = headers.get("Idempotency-Key")
@@ -466,13 +450,30 @@ class PolytomicEmulator:
                     "data": data if kind == "bulk" else {key: data[key] for key in ("id", "status", "created_at")}
                 }
             if what == "cancel" or match["cancel"]:
-                execution = sync.find(str(execution_id)) if execution_id else sync.running()
-                if execution is None:
+                target = sync.find(str(execution_id)) if execution_id else sync.running()
+                if target is None:
                     return 404, _error(404, "execution not found", "not_found")
-                if sync.status_of(execution).status not in sync.terminal and execution.canceled_at_tick is None:
-                    execution.canceled_at_tick = sync.tick()
+                if sync.status_of(target).status not in sync.terminal and target.canceled_at_tick is None:
+                    target.canceled_at_tick = sync.tick()
                 return 200, {"data": {"message": "cancellation requested"}}
         return 404, _error(404, f"no route for {method} {path}", "not_found")
+
+    def _read(
+        self, sync: EmulatedSync, what: str | None, execution_id: str | None, query: dict[str, list[str]]
+    ) -> tuple[int, Any]:
+        if what is None:
+            sync_json = {"id": sync.id, "name": sync.name, "active": True, "mode": "updateOrCreate"}
+            return 200, {"data": {**sync_json, "schedule": {"frequency": "hourly"}}}
+        if what == "status":
+            return 200, {"data": sync.status_json()}
+        if what == "executions" and execution_id is None:
+            return 200, self._list(sync, query)
+        if what == "executions":
+            execution = sync.find(str(execution_id))
+            if execution is None:
+                return 404, _error(404, "execution not found", "not_found")
+            return 200, {"data": sync.execution_json(execution)}
+        return 404, _error(404, f"no route for GET {what}", "not_found")
 
     def _list(self, sync: EmulatedSync, query: dict[str, list[str]]) -> dict[str, Any]:
         items = list(reversed(sync.visible()))

@@ -1,0 +1,176 @@
+"""Status semantics: which execution a sensor judges, and what its status means. No I/O.
+
+:class:`SyncWatch` is a small state machine. A driver (the sensor's poke, the trigger's loop) asks it for the
+next :class:`~airflow_provider_polytomic.core.protocol.ApiCall`, sends it with its own transport, and hands the
+answer back to :meth:`SyncWatch.observe`, which returns a :class:`Judgement`. Both drivers therefore judge
+exactly alike.
+
+Which execution is judged:
+
+- ``execution_id`` given: that one.
+- otherwise the sync's current execution, else its last one; once an execution in progress has been seen,
+  it is followed by id until it ends, even if a newer run starts meanwhile.
+- ``completed_after``: executions created before it do not count.
+- ``anchor`` (a process that lost its memory: a rescheduled poke, a restarted trigger): the executions list is
+  read instead, and the oldest execution still in progress at, or started after, the anchor is judged — the
+  one the watch would have followed had it never forgotten.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_polytomic.core import protocol
+from airflow_provider_polytomic.core.models import Execution, ExecutionPage, ExecutionStatus, SyncStatus, truncate
+
+SUCCESS = frozenset({ExecutionStatus.COMPLETED})
+FAILURE = frozenset({ExecutionStatus.FAILED, ExecutionStatus.CANCELED, ExecutionStatus.INTERRUPTED})
+#: How many error messages a failure message quotes.
+QUOTED_ERRORS = 3
+#: An anchored look-up reads at most this many pages of the executions list.
+MAX_PAGES = 10
+
+
+class Verdict(str, enum.Enum):
+    WAITING = "waiting"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What the watch concluded from one answer."""
+
+    verdict: Verdict
+    execution: Execution | None
+    message: str
+    #: The status is not one this provider knows (it is treated as still running).
+    unknown_status: bool = False
+    #: The watch needs another request before it can judge (the next page of the executions list).
+    again: bool = False
+
+    def summary(self, sync_id: str) -> dict[str, Any] | None:
+        return self.execution.summary(sync_id) if self.execution else None
+
+
+def judge(sync_id: str, execution: Execution, *, fail_on_record_errors: bool) -> Judgement:
+    """The verdict on one execution: success is exactly ``completed`` (without errors, when asked)."""
+    status = execution.known_status
+    about = f"Polytomic sync {sync_id} execution {execution.id}"
+    if status in SUCCESS:
+        if fail_on_record_errors and execution.error_count:
+            return Judgement(
+                Verdict.FAILED,
+                execution,
+                f"{about} completed with {execution.error_count} record error(s) and fail_on_record_errors=True"
+                f"{_quoted(execution)} Counts: {execution.counts.describe()}.",
+            )
+        return Judgement(Verdict.SUCCEEDED, execution, f"{about} completed. Counts: {execution.counts.describe()}.")
+    if status in FAILURE:
+        return Judgement(
+            Verdict.FAILED, execution, f"{about} ended with status '{execution.status}'{_quoted(execution)}"
+        )
+    if status is None:
+        return Judgement(
+            Verdict.WAITING,
+            execution,
+            f"{about} has status '{execution.status}', which this provider does not know; "
+            "treating it as still running (it can never pass the gate).",
+            unknown_status=True,
+        )
+    return Judgement(Verdict.WAITING, execution, f"{about}: {execution.status} ({execution.counts.describe()}).")
+
+
+def _quoted(execution: Execution) -> str:
+    if not execution.errors:
+        return "."
+    quoted = "; ".join(truncate(message, 200) for message in execution.errors[:QUOTED_ERRORS])
+    more = f" (and {len(execution.errors) - QUOTED_ERRORS} more)" if len(execution.errors) > QUOTED_ERRORS else ""
+    return f". Polytomic reports: {quoted}{more}."
+
+
+@dataclass
+class SyncWatch:
+    """Follows one sync's execution to its end; see the module docstring for which execution."""
+
+    sync_id: str
+    execution_id: str | None = None
+    completed_after: datetime | None = None
+    anchor: datetime | None = None
+    fail_on_record_errors: bool = True
+    _page_token: str | None = field(default=None, repr=False)
+    _pages: list[Execution] = field(default_factory=list, repr=False)
+    _page_count: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        self.sync_id = protocol.validate_id(self.sync_id, "sync id")
+        if self.execution_id:
+            self.execution_id = protocol.validate_id(self.execution_id, "execution id")
+
+    def next_call(self) -> protocol.ApiCall[Any]:
+        if self.execution_id:
+            return protocol.get_execution(self.sync_id, self.execution_id)
+        if self.anchor is not None:
+            return protocol.list_executions(self.sync_id, page_token=self._page_token)
+        return protocol.get_sync_status(self.sync_id)
+
+    def observe(self, answer: Execution | SyncStatus | ExecutionPage) -> Judgement:
+        if isinstance(answer, ExecutionPage):
+            chosen, more = self._choose_anchored(answer)
+            if more:
+                return Judgement(Verdict.WAITING, None, "reading the next page of executions", again=True)
+        elif isinstance(answer, SyncStatus):
+            chosen = self._choose_current(answer)
+        else:
+            chosen = answer
+        if chosen is None:
+            return Judgement(Verdict.WAITING, None, self._nothing_yet())
+        judgement = judge(self.sync_id, chosen, fail_on_record_errors=self.fail_on_record_errors)
+        # Follow by id from now on: a newer run must not replace the one being watched.
+        self.execution_id = chosen.id
+        return judgement
+
+    def _counts(self, execution: Execution) -> bool:
+        if self.completed_after is None:
+            return True
+        return execution.created_at is not None and execution.created_at >= self.completed_after
+
+    def _choose_current(self, status: SyncStatus) -> Execution | None:
+        for candidate in (status.current_execution, status.last_execution):
+            if candidate is not None and self._counts(candidate):
+                return candidate
+        return None
+
+    def _choose_anchored(self, page: ExecutionPage) -> tuple[Execution | None, bool]:
+        """The oldest execution not finished before the anchor; ``True`` when another page is needed."""
+        anchor = self.anchor
+        assert anchor is not None  # noqa: S101 - only called in anchored mode
+        reached_older = False
+        for execution in page.executions:  # newest first
+            finished = execution.known_status in SUCCESS | FAILURE
+            if finished and execution.completed_at is not None and execution.completed_at < anchor:
+                reached_older = True
+                break
+            self._pages.append(execution)
+        self._page_count += 1
+        if not reached_older and page.next_page_token and self._page_count < MAX_PAGES:
+            self._page_token = page.next_page_token
+            return None, True
+        candidates = [execution for execution in self._pages if self._counts(execution)]
+        self._pages, self._page_token, self._page_count = [], None, 0
+        if not candidates:
+            return None, False
+        # Judged once: from here on the chosen execution is followed by id (or the status is read).
+        self.anchor = None
+        return candidates[-1], False
+
+    def _nothing_yet(self) -> str:
+        if self.completed_after is not None:
+            return (
+                f"Polytomic sync {self.sync_id} has no execution created after "
+                f"{self.completed_after.isoformat()} yet; waiting."
+            )
+        return f"Polytomic sync {self.sync_id} has no execution yet; waiting."

@@ -1,0 +1,289 @@
+"""``PolytomicSyncStatusSensor``: gate downstream tasks on a Polytomic sync execution that ended well."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import (
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    BaseOperatorLink,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+)
+
+from airflow_provider_polytomic.core.errors import (
+    PolytomicApiError,
+    PolytomicConfigError,
+    PolytomicError,
+    PolytomicSyncFailedError,
+)
+from airflow_provider_polytomic.core.models import parse_timestamp
+from airflow_provider_polytomic.core.protocol import DEFAULT_CONN_ID
+from airflow_provider_polytomic.core.watch import Judgement, SyncWatch, Verdict
+from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
+
+SYNC_URL_XCOM_KEY = "polytomic_sync_url"
+#: Airflow's words for "the deferral timed out" (2.x, then 3.x).
+_TRIGGER_TIMEOUT_ERRORS = frozenset({"Trigger/execution timeout", "Trigger timeout"})
+
+
+class PolytomicSyncLink(BaseOperatorLink):
+    """ "Polytomic sync": the watched sync's page in the Polytomic app (host from the connection)."""
+
+    name = "Polytomic sync"
+
+    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        from airflow.providers.common.compat.sdk import XCom
+
+        url = XCom.get_value(ti_key=ti_key, key=SYNC_URL_XCOM_KEY)
+        return url if isinstance(url, str) else ""
+
+
+class PolytomicSyncStatusSensor(BaseSensorOperator):
+    """Waits until a Polytomic model sync's execution ends; succeeds only on ``completed``.
+
+    Which execution: ``execution_id`` when given; otherwise the sync's current execution, else its last one.
+    Once an execution in progress has been seen it is followed by id to its end, even if a newer run starts
+    meanwhile. With ``completed_after``, executions created before that instant do not count (so yesterday's
+    run cannot open today's gate); with no execution to judge, the sensor waits.
+
+    Outcomes: ``completed`` succeeds (unless ``fail_on_record_errors`` and the execution reports record
+    errors); ``failed``, ``canceled`` and ``interrupted`` fail the task with Polytomic's errors; any other
+    status is "still running" (an unknown one is logged once and can never pass). The return value (XCom
+    ``return_value``) is the same summary dict in every mode: ``sync_id``, ``execution_id``, ``status``,
+    ``type``, ``created_at``, ``started_at``, ``completed_at``, ``counts``, ``errors`` (the first few),
+    ``errors_total``.
+
+    Failures, retries and ``soft_fail``, identical in poke, reschedule and deferrable mode:
+
+    - A sync that ended badly raises :class:`PolytomicSyncFailedError`, an ``AirflowFailException``: the
+      task fails without using its ``retries`` (retrying cannot undo a finished execution).
+    - A timeout raises ``AirflowSensorTimeout``, which is never retried either.
+    - With ``soft_fail=True`` both of these skip the task instead. Nothing else is skipped: a wrong key, an
+      unknown sync or a malformed answer fails the task (and ``retries`` apply), so a broken connection can
+      never pass for a skipped sync.
+    - Transient API trouble (timeouts, 429, 5xx) is retried within a poll and otherwise just waited out
+      until the sensor's ``timeout``.
+
+    In deferrable mode the sensor checks once, then defers to :class:`PolytomicSyncStatusTrigger` with the
+    remaining ``timeout``, capped by ``execution_timeout``.
+
+    Reschedule mode starts every poke afresh, so it cannot remember the execution it follows; it finds it
+    again from the executions list as the oldest execution in progress at, or started after, its first poke.
+    That relies on Airflow's and Polytomic's clocks agreeing (NTP); where that is doubtful, use poke or
+    deferrable mode, or pass ``execution_id``.
+
+    :param sync_id: The model sync (a UUID). Templated.
+    :param polytomic_conn_id: The Airflow connection of type ``polytomic``.
+    :param execution_id: Wait for exactly this execution. Templated.
+    :param completed_after: A datetime or ISO 8601 string; ignore executions created before it. Templated,
+        e.g. ``"{{ data_interval_end }}"``.
+    :param fail_on_record_errors: Fail on a ``completed`` execution that reports record errors.
+    :param deferrable: Wait in the triggerer instead of a worker slot.
+    """
+
+    template_fields: Sequence[str] = ("sync_id", "execution_id", "completed_after")
+    operator_extra_links = (PolytomicSyncLink(),)
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        sync_id: str,
+        polytomic_conn_id: str = DEFAULT_CONN_ID,
+        execution_id: str | None = None,
+        completed_after: datetime | str | None = None,
+        fail_on_record_errors: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.sync_id = sync_id
+        self.polytomic_conn_id = polytomic_conn_id
+        self.execution_id = execution_id
+        self.completed_after = completed_after
+        self.fail_on_record_errors = fail_on_record_errors
+        self.deferrable = deferrable
+        self._watch: SyncWatch | None = None
+        self._waiting_since: float | None = None
+        self._warned_unknown: set[str] = set()
+
+    @cached_property
+    def hook(self) -> PolytomicHook:
+        return PolytomicHook(polytomic_conn_id=self.polytomic_conn_id)
+
+    # -- poke and reschedule ------------------------------------------------------------------------------
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        if self._watch is None:
+            anchor = self._first_reschedule_date(context) if self.reschedule else None
+            self._watch = self._new_watch(anchor)
+            self._waiting_since = anchor.timestamp() if anchor else time.time()
+            self._push_sync_url(context, self._watch.sync_id)
+        try:
+            judgement = self._check(self._watch)
+        except PolytomicApiError as error:
+            if not error.transient:
+                raise
+            # The request's own retries are spent; the sensor's timeout bounds how long this may last.
+            self.log.warning("%s Trying again at the next poke.", error)
+            return False
+        summary = self._conclude(judgement)
+        return PokeReturnValue(is_done=True, xcom_value=summary) if summary is not None else False
+
+    # -- deferrable ---------------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        started = time.monotonic()
+        watch = self._new_watch()
+        self._push_sync_url(context, watch.sync_id)
+        self._waiting_since = time.time()
+        with self._soft_fail():
+            try:
+                summary = self._conclude(self._check(watch))
+            except PolytomicApiError as error:
+                if not error.transient:
+                    raise
+                self.log.warning("%s The trigger will keep trying.", error)
+                summary = None
+            if summary is not None:
+                return summary  # already finished: no deferral
+            remaining = self._remaining_seconds(time.monotonic() - started)
+            if remaining <= 0:
+                raise AirflowSensorTimeout(f"Sensor timed out before deferring (timeout={self.timeout} s).")
+        from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
+
+        trigger = PolytomicSyncStatusTrigger(
+            sync_id=watch.sync_id,
+            polytomic_conn_id=self.polytomic_conn_id,
+            execution_id=watch.execution_id,
+            completed_after=watch.completed_after.isoformat() if watch.completed_after else None,
+            anchor=datetime.now(timezone.utc).isoformat() if watch.execution_id is None else None,
+            poll_interval=float(self.poke_interval),
+            fail_on_record_errors=self.fail_on_record_errors,
+            deadline=time.time() + remaining,
+        )
+        self.defer(trigger=trigger, method_name="execute_complete", timeout=timedelta(seconds=remaining))
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume from the trigger: the same outcomes and return value as poke mode."""
+        if not isinstance(event, dict) or event.get("verdict") not in ("succeeded", "failed", "error", "timeout"):
+            raise PolytomicError(
+                f"PolytomicSyncStatusTrigger sent an event this sensor does not understand: {event!r:.300}"
+            )
+        verdict, message = event["verdict"], str(event.get("message") or "")
+        summary = event.get("summary")
+        if verdict == "succeeded" and isinstance(summary, dict):
+            self.log.info(message)
+            return summary
+        if verdict == "failed" and isinstance(summary, dict):
+            raise PolytomicSyncFailedError(message, summary=summary)
+        if verdict == "timeout":
+            raise AirflowSensorTimeout(message)
+        if verdict == "error":
+            raise PolytomicError(message)
+        raise PolytomicError(f"PolytomicSyncStatusTrigger sent a '{verdict}' event without a summary: {event!r:.300}")
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        # Airflow's own resume_execution skips on *any* error under soft_fail (and Airflow 2 turns a
+        # deferral timeout into a retryable error); this keeps the poke-mode semantics described above.
+        with self._soft_fail():
+            if next_method == "__fail__":
+                error = str((next_kwargs or {}).get("error", "unknown"))
+                if error in _TRIGGER_TIMEOUT_ERRORS:
+                    raise AirflowSensorTimeout(f"Timed out waiting for Polytomic sync {self.sync_id}.")
+                raise PolytomicError(f"The Polytomic trigger failed ({error}); see the task log.")
+            return getattr(self, next_method)(context, **(next_kwargs or {}))
+
+    # -- shared -------------------------------------------------------------------------------------------
+
+    def _new_watch(self, anchor: datetime | None = None) -> SyncWatch:
+        return SyncWatch(
+            sync_id=self.sync_id,
+            execution_id=self.execution_id or None,
+            completed_after=self._completed_after(),
+            anchor=anchor,
+            fail_on_record_errors=self.fail_on_record_errors,
+        )
+
+    def _check(self, watch: SyncWatch) -> Judgement:
+        judgement = watch.observe(self.hook.run(watch.next_call()))
+        while judgement.again:
+            judgement = watch.observe(self.hook.run(watch.next_call()))
+        waited = time.time() - (self._waiting_since or time.time())
+        if judgement.unknown_status:
+            status = judgement.execution.status if judgement.execution else ""
+            if status not in self._warned_unknown:
+                self._warned_unknown.add(status)
+                self.log.warning(judgement.message)
+        else:
+            self.log.info("%s Waited %.0f s.", judgement.message, waited)
+        return judgement
+
+    def _conclude(self, judgement: Judgement) -> dict[str, Any] | None:
+        """The summary when the gate opens, None while waiting; raises when the execution ended badly."""
+        summary = judgement.summary(self._watch.sync_id if self._watch else str(self.sync_id))
+        if judgement.verdict is Verdict.SUCCEEDED and summary is not None:
+            return summary
+        if judgement.verdict is Verdict.FAILED and summary is not None:
+            raise PolytomicSyncFailedError(judgement.message, summary=summary)
+        return None
+
+    def _completed_after(self) -> datetime | None:
+        value = self.completed_after
+        if value is None or value == "":
+            return None
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        try:
+            return parse_timestamp(str(value))
+        except ValueError:
+            raise PolytomicConfigError(
+                f"completed_after must be a datetime or an ISO 8601 string, got {value!r:.100}."
+            ) from None
+
+    def _remaining_seconds(self, elapsed: float) -> float:
+        limits = [float(self.timeout)]
+        if self.execution_timeout is not None:
+            limits.append(self.execution_timeout.total_seconds())
+        return min(limits) - elapsed
+
+    def _first_reschedule_date(self, context: Context) -> datetime | None:
+        """When this try's first poke ran, if this is a later poke in reschedule mode; None otherwise."""
+        ti: Any = context["ti"]
+        if hasattr(ti, "get_first_reschedule_date"):  # Airflow 3
+            first: datetime | None = ti.get_first_reschedule_date(context)
+            return first
+        from airflow.sensors.base import _orig_start_date  # Airflow 2.x
+
+        first_try = (ti.max_tries or 0) - (self.retries or 0) + 1
+        started: datetime | None = _orig_start_date(
+            dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index, try_number=first_try
+        )
+        return started
+
+    def _push_sync_url(self, context: Context, sync_id: str) -> None:
+        context["ti"].xcom_push(key=SYNC_URL_XCOM_KEY, value=self.hook.config.sync_url(sync_id))
+
+    @contextmanager
+    def _soft_fail(self) -> Iterator[None]:
+        """Under ``soft_fail``, turn the two final outcomes (a sync failure, a timeout) into a skip."""
+        try:
+            yield
+        except (AirflowSensorTimeout, AirflowFailException) as error:
+            if self.soft_fail:
+                raise AirflowSkipException(f"Skipped because soft_fail=True: {error}") from error
+            raise

@@ -1,0 +1,155 @@
+"""``PolytomicSyncStatusTrigger``: waits in the triggerer for a sync execution to end."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_polytomic.core.errors import PolytomicApiError, PolytomicError
+from airflow_provider_polytomic.core.models import parse_timestamp
+from airflow_provider_polytomic.core.watch import SyncWatch, Verdict
+
+#: Longest pause between polls while Polytomic keeps failing transiently.
+MAX_ERROR_BACKOFF = 600.0
+
+
+def event_payload(
+    verdict: str, message: str, *, sync_id: str, execution_id: str | None, summary: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The one event the trigger yields. ``verdict``: succeeded, failed, error or timeout."""
+    return {
+        "verdict": verdict,
+        "message": message,
+        "sync_id": sync_id,
+        "execution_id": execution_id,
+        "summary": summary,
+    }
+
+
+class PolytomicSyncStatusTrigger(BaseTrigger):
+    """Polls a sync until the execution it watches ends, then yields exactly one event.
+
+    The arguments are JSON primitives and carry no secret (the key is read from the connection when the
+    trigger runs), so the trigger survives serialization and a triggerer restart: it resumes with the
+    execution it follows, or, before it has one, with the executions started after ``anchor``.
+
+    :param sync_id: The model sync.
+    :param polytomic_conn_id: The Airflow connection.
+    :param execution_id: The execution to follow, if already known.
+    :param completed_after: ISO 8601; executions created before it do not count.
+    :param anchor: ISO 8601; when ``execution_id`` is unknown, the execution in progress at this instant or
+        the first one after it is judged (so a restart cannot latch onto a different run).
+    :param poll_interval: Seconds between polls.
+    :param fail_on_record_errors: A ``completed`` execution with record errors is a failure.
+    :param deadline: Unix time after which the trigger gives up with a ``timeout`` event.
+    """
+
+    def __init__(
+        self,
+        *,
+        sync_id: str,
+        polytomic_conn_id: str = "polytomic_default",
+        execution_id: str | None = None,
+        completed_after: str | None = None,
+        anchor: str | None = None,
+        poll_interval: float = 60.0,
+        fail_on_record_errors: bool = True,
+        deadline: float | None = None,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.sync_id = sync_id
+        self.polytomic_conn_id = polytomic_conn_id
+        self.execution_id = execution_id
+        self.completed_after = completed_after
+        self.anchor = anchor
+        self.poll_interval = float(poll_interval)
+        self.fail_on_record_errors = bool(fail_on_record_errors)
+        self.deadline = float(deadline) if deadline is not None else None
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "sync_id": self.sync_id,
+                "polytomic_conn_id": self.polytomic_conn_id,
+                "execution_id": self.execution_id,
+                "completed_after": self.completed_after,
+                "anchor": self.anchor,
+                "poll_interval": self.poll_interval,
+                "fail_on_record_errors": self.fail_on_record_errors,
+                "deadline": self.deadline,
+            },
+        )
+
+    def _watch(self) -> SyncWatch:
+        return SyncWatch(
+            sync_id=self.sync_id,
+            execution_id=self.execution_id,
+            completed_after=_timestamp(self.completed_after),
+            anchor=_timestamp(self.anchor),
+            fail_on_record_errors=self.fail_on_record_errors,
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        yield TriggerEvent(await self.wait())  # type: ignore[no-untyped-call]
+
+    async def wait(self) -> dict[str, Any]:
+        """Poll until the watched execution ends (or the deadline passes); the event's payload."""
+        # Imported here: only the triggerer needs aiohttp, never a DAG file.
+        from airflow_provider_polytomic.hooks.polytomic_async import AsyncPolytomicClient
+
+        started = time.monotonic()
+        try:
+            watch = self._watch()
+            client = await AsyncPolytomicClient.from_connection(self.polytomic_conn_id, self.log)
+        except PolytomicError as error:
+            return event_payload("error", str(error), sync_id=self.sync_id, execution_id=self.execution_id)
+        warned_unknown: set[str] = set()
+        failures = 0
+        async with client:
+            while True:
+                pause = self.poll_interval
+                try:
+                    judgement = watch.observe(await client.run(watch.next_call()))
+                    while judgement.again:
+                        judgement = watch.observe(await client.run(watch.next_call()))
+                except PolytomicError as error:
+                    if not (isinstance(error, PolytomicApiError) and error.transient):
+                        return event_payload(
+                            "error", str(error), sync_id=watch.sync_id, execution_id=watch.execution_id
+                        )
+                    # Still transient after the request's own retries: keep watching, backing off.
+                    failures += 1
+                    pause = min(self.poll_interval * 2**failures, max(self.poll_interval, MAX_ERROR_BACKOFF))
+                    self.log.warning("%s Polling again in %.0f s.", error, pause)
+                else:
+                    failures = 0
+                    if judgement.verdict is not Verdict.WAITING:
+                        summary = judgement.summary(watch.sync_id)
+                        return self._event(watch, judgement.verdict.value, judgement.message, summary)
+                    status = str(judgement.execution.status) if judgement.execution else ""
+                    if judgement.unknown_status and status not in warned_unknown:
+                        warned_unknown.add(status)
+                        self.log.warning(judgement.message)
+                    elif not judgement.unknown_status:
+                        self.log.info("%s Waited %.0f s.", judgement.message, time.monotonic() - started)
+                if self.deadline is not None:
+                    remaining = self.deadline - time.time()
+                    if remaining <= 0:
+                        message = f"Timed out waiting for Polytomic sync {watch.sync_id}."
+                        return self._event(watch, "timeout", message)
+                    pause = min(pause, remaining)
+                await asyncio.sleep(pause)
+
+    @staticmethod
+    def _event(watch: SyncWatch, verdict: str, message: str, summary: dict[str, Any] | None = None) -> dict[str, Any]:
+        return event_payload(verdict, message, sync_id=watch.sync_id, execution_id=watch.execution_id, summary=summary)
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    return parse_timestamp(value) if value else None

@@ -1,0 +1,84 @@
+"""Status semantics and the execution-following state machine, without a server."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from airflow_provider_polytomic.core.models import Execution, ExecutionPage, SyncStatus
+from airflow_provider_polytomic.core.watch import SyncWatch, Verdict, judge
+
+SYNC = "0d6f3a8e-2b7c-4f15-9a31-6c2e8b4d7f90"
+A = "11111111-1111-4111-8111-111111111111"
+B = "22222222-2222-4222-8222-222222222222"
+T0 = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+
+
+def execution(execution_id: str, status: str, created: datetime = T0, **more: Any) -> Execution:
+    return Execution.from_api({"id": execution_id, "status": status, "created_at": created.isoformat(), **more})
+
+
+def test_only_completed_succeeds() -> None:
+    assert judge(SYNC, execution(A, "completed"), fail_on_record_errors=True).verdict is Verdict.SUCCEEDED
+    for status in ("failed", "canceled", "interrupted"):
+        result = judge(SYNC, execution(A, status, errors=["boom"]), fail_on_record_errors=True)
+        assert result.verdict is Verdict.FAILED
+        assert status in result.message and A in result.message and "boom" in result.message
+    for status in ("created", "scheduled", "queued", "waiting", "running", "processing", "canceling"):
+        assert judge(SYNC, execution(A, status), fail_on_record_errors=True).verdict is Verdict.WAITING
+
+
+def test_unknown_status_never_passes() -> None:
+    result = judge(SYNC, execution(A, "partially_done"), fail_on_record_errors=True)
+    assert result.verdict is Verdict.WAITING and result.unknown_status
+
+
+def test_record_errors_fail_only_when_asked() -> None:
+    done = execution(A, "completed", counts={"error": 12}, errors=[f"row {n}" for n in range(9)])
+    failed = judge(SYNC, done, fail_on_record_errors=True)
+    assert failed.verdict is Verdict.FAILED
+    assert "12 record error" in failed.message and "row 0" in failed.message and "6 more" in failed.message
+    assert judge(SYNC, done, fail_on_record_errors=False).verdict is Verdict.SUCCEEDED
+
+
+def test_follows_the_first_running_execution_even_when_a_newer_run_starts() -> None:
+    watch = SyncWatch(SYNC)
+    assert watch.next_call().path.endswith("/status")
+    first = watch.observe(SyncStatus(current_execution=execution(A, "running")))
+    assert first.verdict is Verdict.WAITING and watch.execution_id == A
+    assert watch.next_call().path.endswith(f"/executions/{A}")
+    assert watch.observe(execution(A, "completed")).verdict is Verdict.SUCCEEDED
+
+
+def test_completed_after_ignores_stale_runs() -> None:
+    watch = SyncWatch(SYNC, completed_after=T0)
+    stale = SyncStatus(last_execution=execution(A, "completed", created=T0 - timedelta(days=1)))
+    assert watch.observe(stale).verdict is Verdict.WAITING and watch.execution_id is None
+    fresh = SyncStatus(current_execution=execution(B, "running", created=T0 + timedelta(minutes=1)))
+    assert watch.observe(fresh).verdict is Verdict.WAITING and watch.execution_id == B
+
+
+def test_no_execution_waits() -> None:
+    assert SyncWatch(SYNC).observe(SyncStatus()).verdict is Verdict.WAITING
+
+
+def test_anchor_finds_the_run_in_progress_at_the_anchor_across_pages() -> None:
+    watch = SyncWatch(SYNC, anchor=T0)
+    assert watch.next_call().path.endswith("/executions")
+    newest = execution(
+        B, "completed", created=T0 + timedelta(minutes=5), completed_at=(T0 + timedelta(minutes=6)).isoformat()
+    )
+    page1 = ExecutionPage((newest,), next_page_token="1")
+    assert watch.observe(page1).again
+    assert watch.next_call().params == {"page_token": "1"}
+    followed = execution(
+        A, "failed", created=T0 - timedelta(minutes=1), completed_at=(T0 + timedelta(minutes=2)).isoformat()
+    )
+    older = execution(
+        "33333333-3333-4333-8333-333333333333",
+        "completed",
+        created=T0 - timedelta(hours=2),
+        completed_at=(T0 - timedelta(hours=1)).isoformat(),
+    )
+    result = watch.observe(ExecutionPage((followed, older)))
+    assert result.verdict is Verdict.FAILED and result.execution is not None and result.execution.id == A

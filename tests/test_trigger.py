@@ -1,0 +1,84 @@
+"""PolytomicSyncStatusTrigger over real HTTP (aiohttp) against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import time
+from collections.abc import Callable
+
+from airflow_provider_polytomic.testing import PolytomicEmulator
+from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
+from tests.conftest import API_KEY
+
+SYNC = "0d6f3a8e-2b7c-4f15-9a31-6c2e8b4d7f90"
+
+
+def round_trip(trigger: PolytomicSyncStatusTrigger) -> PolytomicSyncStatusTrigger:
+    classpath, kwargs = trigger.serialize()
+    kwargs = json.loads(json.dumps(kwargs))  # JSON primitives only
+    module, _, name = classpath.rpartition(".")
+    rebuilt: PolytomicSyncStatusTrigger = getattr(importlib.import_module(module), name)(**kwargs)
+    assert rebuilt.serialize() == trigger.serialize()
+    return rebuilt
+
+
+def test_serialize_round_trips_without_the_key(make_connection: Callable[..., str]) -> None:
+    trigger = PolytomicSyncStatusTrigger(
+        sync_id=SYNC,
+        polytomic_conn_id=make_connection(),
+        poll_interval=5,
+        completed_after="2026-01-01T00:00:00+00:00",
+        deadline=time.time() + 60,
+    )
+    rebuilt = round_trip(trigger)
+    assert API_KEY not in json.dumps(rebuilt.serialize())
+
+
+def test_waits_for_completion_and_yields_one_summary(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    emulator.add_sync(
+        id=SYNC,
+        executions=[
+            {
+                "steps": [
+                    {"status": "running", "polls": 2, "counts": {"insert": 1}},
+                    {"status": "completed", "counts": {"insert": 4}},
+                ]
+            }
+        ],
+    )
+    trigger = round_trip(
+        PolytomicSyncStatusTrigger(sync_id=SYNC, polytomic_conn_id=make_connection(), poll_interval=0.05)
+    )
+    event = asyncio.run(trigger.wait())
+    assert event["verdict"] == "succeeded"
+    assert event["summary"]["counts"]["insert"] == 4
+    assert len(emulator.requests) == 3
+
+
+def test_transient_errors_keep_it_polling_and_401_ends_it(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    emulator.add_sync(id=SYNC, executions=[{"steps": [{"status": "running", "polls": 1}, {"status": "failed"}]}])
+    emulator.add_fault("status", path=f"/api/syncs/{SYNC}/status", status=503, requests=[1, 2, 3])
+    trigger = PolytomicSyncStatusTrigger(
+        sync_id=SYNC, polytomic_conn_id=make_connection(max_retries=1), poll_interval=0.05
+    )
+    event = asyncio.run(trigger.wait())
+    assert event["verdict"] == "failed" and event["summary"]["status"] == "failed"
+    bad = PolytomicSyncStatusTrigger(
+        sync_id=SYNC, polytomic_conn_id=make_connection("bad", password="nope-nope"), poll_interval=0.05
+    )
+    event = asyncio.run(bad.wait())
+    assert event["verdict"] == "error" and "HTTP 401" in event["message"] and "nope-nope" not in event["message"]
+
+
+def test_deadline_yields_timeout(make_connection: Callable[..., str], emulator: PolytomicEmulator) -> None:
+    emulator.add_sync(id=SYNC, executions=[{"steps": [{"status": "running", "polls": 1000}]}])
+    trigger = PolytomicSyncStatusTrigger(
+        sync_id=SYNC, polytomic_conn_id=make_connection(), poll_interval=0.05, deadline=time.time() + 0.3
+    )
+    assert asyncio.run(trigger.wait())["verdict"] == "timeout"
