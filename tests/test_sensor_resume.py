@@ -1,0 +1,56 @@
+"""The sensor's resume path: events from the trigger map to the same outcomes as poke mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException
+
+from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicSyncFailedError
+from airflow_provider_polytomic.sensors.polytomic import PolytomicSyncStatusSensor
+
+SYNC = "0d6f3a8e-2b7c-4f15-9a31-6c2e8b4d7f90"
+SUMMARY = {"sync_id": SYNC, "execution_id": "e", "status": "completed", "counts": {}, "errors": []}
+
+
+def sensor(**kwargs: Any) -> PolytomicSyncStatusSensor:
+    return PolytomicSyncStatusSensor(task_id="wait", sync_id=SYNC, **kwargs)
+
+
+def event(verdict: str, summary: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"verdict": verdict, "message": f"sync {verdict}", "sync_id": SYNC, "execution_id": "e", "summary": summary}
+
+
+def test_success_returns_the_summary() -> None:
+    assert sensor().resume_execution("execute_complete", {"event": event("succeeded", SUMMARY)}, {}) == SUMMARY
+
+
+@pytest.mark.parametrize("soft_fail", [False, True])
+def test_failure_and_timeout_fail_or_skip(soft_fail: bool) -> None:
+    expected_fail: type[Exception] = AirflowSkipException if soft_fail else PolytomicSyncFailedError
+    expected_timeout: type[Exception] = AirflowSkipException if soft_fail else AirflowSensorTimeout
+    with pytest.raises(expected_fail):
+        sensor(soft_fail=soft_fail).resume_execution("execute_complete", {"event": event("failed", SUMMARY)}, {})
+    with pytest.raises(expected_timeout):
+        sensor(soft_fail=soft_fail).resume_execution("execute_complete", {"event": event("timeout")}, {})
+    for airflow_words in ("Trigger/execution timeout", "Trigger timeout"):
+        with pytest.raises(expected_timeout):
+            sensor(soft_fail=soft_fail).resume_execution("__fail__", {"error": airflow_words}, {})
+
+
+@pytest.mark.parametrize("bad", [None, {}, {"verdict": "maybe"}, event("succeeded", None)])
+def test_unknown_or_broken_events_fail_even_under_soft_fail(bad: Any) -> None:
+    with pytest.raises(PolytomicError):
+        sensor(soft_fail=True).resume_execution("execute_complete", {"event": bad}, {})
+
+
+def test_api_errors_are_not_skipped_by_soft_fail() -> None:
+    with pytest.raises(PolytomicError, match="HTTP 401"):
+        sensor(soft_fail=True).resume_execution(
+            "execute_complete", {"event": {**event("error"), "message": "HTTP 401"}}, {}
+        )
+
+
+def test_ids_are_templated() -> None:
+    assert {"sync_id", "execution_id", "completed_after"} <= set(PolytomicSyncStatusSensor.template_fields)
