@@ -182,15 +182,11 @@ class Execution:
 
         ``errors`` keeps the first few messages, each cut short; ``errors_total`` says how many there were.
         """
+        whole = self.to_dict()
         return {
             "sync_id": sync_id,
-            "execution_id": self.id,
-            "status": self.status,
-            "type": self.type,
-            "created_at": isoformat(self.created_at),
-            "started_at": isoformat(self.started_at),
-            "completed_at": isoformat(self.completed_at),
-            "counts": self.counts.to_dict(),
+            "execution_id": whole.pop("id"),
+            **whole,
             "errors": [truncate(message) for message in self.errors[:SUMMARY_MAX_ERRORS]],
             "errors_total": len(self.errors),
         }
