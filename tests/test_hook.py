@@ -258,3 +258,13 @@ def test_api_key_never_appears_in_logs_or_errors(
     assert "Retrying in" in output and "TLS certificate verification is OFF" in output
     for text in [output, repr(hook.config), *messages]:
         assert API_KEY not in text
+
+
+def test_uri_form_connection_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_POLYTOMIC_URI", f"polytomic://:{API_KEY}@polytomic.example.com:8443?timeout=7&max_retries=2"
+    )
+    config = PolytomicHook("polytomic_uri").config
+    assert config.base_url == "https://polytomic.example.com:8443"
+    assert config.authorization == f"Bearer {API_KEY}"
+    assert (config.timeout, config.retry.max_retries) == (7.0, 2)
