@@ -33,6 +33,12 @@ def test_unknown_status_never_passes() -> None:
     assert result.verdict is Verdict.WAITING and result.unknown_status
 
 
+def test_the_watch_asks_for_one_warning_per_unknown_status() -> None:
+    watch = SyncWatch(SYNC, execution_id=A)
+    warnings = [watch.observe(execution(A, status)).warn for status in ("odd", "odd", "stranger", "odd")]
+    assert warnings == [True, False, True, False]
+
+
 def test_record_errors_fail_only_when_asked() -> None:
     done = execution(A, "completed", counts={"error": 12}, errors=[f"row {n}" for n in range(9)])
     failed = judge(SYNC, done, fail_on_record_errors=True)

@@ -19,7 +19,7 @@ Which execution is judged:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -45,15 +45,18 @@ class Judgement:
     """What the watch concluded from one answer."""
 
     verdict: Verdict
+    sync_id: str
     execution: Execution | None
     message: str
     #: The status is not one this provider knows (it is treated as still running).
     unknown_status: bool = False
+    #: Log ``message`` as a warning: set by the watch the first time it meets each unknown status.
+    warn: bool = False
     #: The watch needs another request before it can judge (the next page of the executions list).
     again: bool = False
 
-    def summary(self, sync_id: str) -> dict[str, Any] | None:
-        return self.execution.summary(sync_id) if self.execution else None
+    def summary(self) -> dict[str, Any] | None:
+        return self.execution.summary(self.sync_id) if self.execution else None
 
 
 def judge(sync_id: str, execution: Execution, *, fail_on_record_errors: bool) -> Judgement:
@@ -64,24 +67,30 @@ def judge(sync_id: str, execution: Execution, *, fail_on_record_errors: bool) ->
         if fail_on_record_errors and execution.error_count:
             return Judgement(
                 Verdict.FAILED,
+                sync_id,
                 execution,
                 f"{about} completed with {execution.error_count} record error(s) and fail_on_record_errors=True"
                 f"{_quoted(execution)} Counts: {execution.counts.describe()}.",
             )
-        return Judgement(Verdict.SUCCEEDED, execution, f"{about} completed. Counts: {execution.counts.describe()}.")
+        return Judgement(
+            Verdict.SUCCEEDED, sync_id, execution, f"{about} completed. Counts: {execution.counts.describe()}."
+        )
     if status in FAILURE:
         return Judgement(
-            Verdict.FAILED, execution, f"{about} ended with status '{execution.status}'{_quoted(execution)}"
+            Verdict.FAILED, sync_id, execution, f"{about} ended with status '{execution.status}'{_quoted(execution)}"
         )
     if status is None:
         return Judgement(
             Verdict.WAITING,
+            sync_id,
             execution,
             f"{about} has status '{execution.status}', which this provider does not know; "
             "treating it as still running (it can never pass the gate).",
             unknown_status=True,
         )
-    return Judgement(Verdict.WAITING, execution, f"{about}: {execution.status} ({execution.counts.describe()}).")
+    return Judgement(
+        Verdict.WAITING, sync_id, execution, f"{about}: {execution.status} ({execution.counts.describe()})."
+    )
 
 
 def _quoted(execution: Execution) -> str:
@@ -104,6 +113,7 @@ class SyncWatch:
     _page_token: str | None = field(default=None, repr=False)
     _pages: list[Execution] = field(default_factory=list, repr=False)
     _page_count: int = field(default=0, repr=False)
+    _unknown_seen: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         self.sync_id = protocol.validate_id(self.sync_id, "sync id")
@@ -121,16 +131,19 @@ class SyncWatch:
         if isinstance(answer, ExecutionPage):
             chosen, more = self._choose_anchored(answer)
             if more:
-                return Judgement(Verdict.WAITING, None, "reading the next page of executions", again=True)
+                return Judgement(Verdict.WAITING, self.sync_id, None, "reading the next page of executions", again=True)
         elif isinstance(answer, SyncStatus):
             chosen = self._choose_current(answer)
         else:
             chosen = answer
         if chosen is None:
-            return Judgement(Verdict.WAITING, None, self._nothing_yet())
+            return Judgement(Verdict.WAITING, self.sync_id, None, self._nothing_yet())
         judgement = judge(self.sync_id, chosen, fail_on_record_errors=self.fail_on_record_errors)
         # Follow by id from now on: a newer run must not replace the one being watched.
         self.execution_id = chosen.id
+        if judgement.unknown_status and chosen.status not in self._unknown_seen:
+            self._unknown_seen.add(chosen.status)
+            return replace(judgement, warn=True)
         return judgement
 
     def _counts(self, execution: Execution) -> bool:

@@ -117,7 +117,6 @@ class PolytomicSyncStatusSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self._watch: SyncWatch | None = None
         self._waiting_since: float | None = None
-        self._warned_unknown: set[str] = set()
 
     @cached_property
     def hook(self) -> PolytomicHook:
@@ -224,18 +223,15 @@ class PolytomicSyncStatusSensor(BaseSensorOperator):
         while judgement.again:
             judgement = watch.observe(self.hook.run(watch.next_call()))
         waited = time.time() - (self._waiting_since or time.time())
-        if judgement.unknown_status:
-            status = judgement.execution.status if judgement.execution else ""
-            if status not in self._warned_unknown:
-                self._warned_unknown.add(status)
-                self.log.warning(judgement.message)
+        if judgement.warn:
+            self.log.warning(judgement.message)
         else:
             self.log.info("%s Waited %.0f s.", judgement.message, waited)
         return judgement
 
     def _conclude(self, judgement: Judgement) -> dict[str, Any] | None:
         """The summary when the gate opens, None while waiting; raises when the execution ended badly."""
-        summary = judgement.summary(self._watch.sync_id if self._watch else str(self.sync_id))
+        summary = judgement.summary()
         if judgement.verdict is Verdict.SUCCEEDED and summary is not None:
             return summary
         if judgement.verdict is Verdict.FAILED and summary is not None:

@@ -109,7 +109,6 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
             client = await AsyncPolytomicClient.from_connection(self.polytomic_conn_id, self.log)
         except PolytomicError as error:
             return event_payload("error", str(error), sync_id=self.sync_id, execution_id=self.execution_id)
-        warned_unknown: set[str] = set()
         failures = 0
         async with client:
             while True:
@@ -120,9 +119,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                         judgement = watch.observe(await client.run(watch.next_call()))
                 except PolytomicError as error:
                     if not (isinstance(error, PolytomicApiError) and error.transient):
-                        return event_payload(
-                            "error", str(error), sync_id=watch.sync_id, execution_id=watch.execution_id
-                        )
+                        return self._event(watch, "error", str(error))
                     # Still transient after the request's own retries: keep watching, backing off.
                     failures += 1
                     pause = min(self.poll_interval * 2**failures, max(self.poll_interval, MAX_ERROR_BACKOFF))
@@ -130,13 +127,11 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                 else:
                     failures = 0
                     if judgement.verdict is not Verdict.WAITING:
-                        summary = judgement.summary(watch.sync_id)
+                        summary = judgement.summary()
                         return self._event(watch, judgement.verdict.value, judgement.message, summary)
-                    status = str(judgement.execution.status) if judgement.execution else ""
-                    if judgement.unknown_status and status not in warned_unknown:
-                        warned_unknown.add(status)
+                    if judgement.warn:
                         self.log.warning(judgement.message)
-                    elif not judgement.unknown_status:
+                    else:
                         self.log.info("%s Waited %.0f s.", judgement.message, time.monotonic() - started)
                 if self.deadline is not None:
                     remaining = self.deadline - time.time()
