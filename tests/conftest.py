@@ -2,6 +2,15 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+from pathlib import Path
+
+# Before Airflow is imported (scripts/test sets AIRFLOW_HOME to a temporary directory; a bare pytest gets one here).
+if "AIRFLOW_HOME" not in os.environ:
+    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
+# dag.test() on Airflow 3 runs only DAGs from a bundle, i.e. the DAGs folder.
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parent / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -50,9 +59,12 @@ def make_connection(monkeypatch: pytest.MonkeyPatch, emulator: PolytomicEmulator
     return make
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _airflow_home(tmp_path_factory: pytest.TempPathFactory) -> None:
-    os.environ.setdefault("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """A fresh Airflow metadata database (SQLite in the test's AIRFLOW_HOME), once per session."""
+    from airflow.utils.db import resetdb
+
+    resetdb()
 
 
 @pytest.fixture

@@ -70,6 +70,7 @@ def test_get_sync_status_sends_exact_headers_and_parses(
     assert request.headers["X-Polytomic-Version"] == "2025-09-18"
     assert request.headers["Accept"] == "application/json"
     assert request.headers["User-Agent"].startswith("airflow-provider-polytomic/")
+    assert request.headers["User-Agent"].endswith(" (requests)")
 
 
 def test_deployment_key_with_organization_id_uses_basic_auth(

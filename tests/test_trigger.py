@@ -57,6 +57,7 @@ def test_waits_for_completion_and_yields_one_summary(
     assert event["verdict"] == "succeeded"
     assert event["summary"]["counts"]["insert"] == 4
     assert len(emulator.requests) == 3
+    assert {request.headers["User-Agent"].rsplit(" ", 1)[-1] for request in emulator.requests} == {"(aiohttp)"}
 
 
 def test_transient_errors_keep_it_polling_and_401_ends_it(

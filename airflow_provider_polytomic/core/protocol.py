@@ -112,12 +112,15 @@ class ClientConfig:
             sync_url_template=template,
         )
 
-    def headers(self, *, idempotency_key: str | None = None, has_body: bool = False) -> dict[str, str]:
+    def headers(
+        self, *, idempotency_key: str | None = None, has_body: bool = False, client: str | None = None
+    ) -> dict[str, str]:
+        """Request headers; ``client`` names the transport in the User-Agent (worker or triggerer, in server logs)."""
         headers = {
             "Authorization": self.authorization,
             "X-Polytomic-Version": self.api_version,
             "Accept": "application/json",
-            "User-Agent": USER_AGENT,
+            "User-Agent": f"{USER_AGENT} ({client})" if client else USER_AGENT,
         }
         if has_body:
             headers["Content-Type"] = "application/json"
@@ -238,8 +241,8 @@ class ApiCall(Generic[T]):
     def url(self, config: ClientConfig) -> str:
         return config.base_url + self.path
 
-    def headers(self, config: ClientConfig) -> dict[str, str]:
-        return config.headers(idempotency_key=self.idempotency_key, has_body=self.body is not None)
+    def headers(self, config: ClientConfig, client: str | None = None) -> dict[str, str]:
+        return config.headers(idempotency_key=self.idempotency_key, has_body=self.body is not None, client=client)
 
     def json_body(self) -> bytes | None:
         return json.dumps(self.body).encode() if self.body is not None else None

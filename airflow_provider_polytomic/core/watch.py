@@ -79,17 +79,13 @@ def judge(sync_id: str, execution: Execution, *, fail_on_record_errors: bool) ->
         return Judgement(
             Verdict.FAILED, sync_id, execution, f"{about} ended with status '{execution.status}'{_quoted(execution)}"
         )
-    if status is None:
-        return Judgement(
-            Verdict.WAITING,
-            sync_id,
-            execution,
-            f"{about} has status '{execution.status}', which this provider does not know; "
-            "treating it as still running (it can never pass the gate).",
-            unknown_status=True,
-        )
+    # Any other status, documented or not, is "still running"; an unknown one can never pass the gate.
     return Judgement(
-        Verdict.WAITING, sync_id, execution, f"{about}: {execution.status} ({execution.counts.describe()})."
+        Verdict.WAITING,
+        sync_id,
+        execution,
+        f"{about}: {execution.status} ({execution.counts.describe()}).",
+        unknown_status=status is None,
     )
 
 
@@ -142,8 +138,12 @@ class SyncWatch:
         # Follow by id from now on: a newer run must not replace the one being watched.
         self.execution_id = chosen.id
         if judgement.unknown_status and chosen.status not in self._unknown_seen:
-            self._unknown_seen.add(chosen.status)
-            return replace(judgement, warn=True)
+            self._unknown_seen.add(chosen.status)  # warn once per status, then log it like any other poll
+            warning = (
+                f"Polytomic sync {self.sync_id} execution {chosen.id} has status '{chosen.status}', which this "
+                "provider does not know; treating it as still running (it can never pass the gate)."
+            )
+            return replace(judgement, warn=True, message=warning)
         return judgement
 
     def _counts(self, execution: Execution) -> bool:

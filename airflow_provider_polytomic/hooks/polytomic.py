@@ -105,7 +105,7 @@ class PolytomicHook(BaseHook):
             response = self.session.request(
                 call.method,
                 call.url(config),
-                headers=call.headers(config),
+                headers=call.headers(config, client="requests"),
                 params=call.params,
                 data=call.json_body(),
                 timeout=config.timeout,

@@ -86,7 +86,7 @@ class AsyncPolytomicClient:
             async with self.session.request(
                 call.method,
                 call.url(config),
-                headers=call.headers(config),
+                headers=call.headers(config, client="aiohttp"),
                 params=call.params,
                 data=call.json_body(),
                 allow_redirects=False,
