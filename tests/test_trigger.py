@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import json
 import time
+from datetime import datetime, timezone
 from collections.abc import Callable
 
 from airflow_provider_polytomic.testing import PolytomicEmulator
@@ -83,3 +84,35 @@ def test_deadline_yields_timeout(make_connection: Callable[..., str], emulator: 
         sync_id=SYNC, polytomic_conn_id=make_connection(), poll_interval=0.05, deadline=time.time() + 0.3
     )
     assert asyncio.run(trigger.wait())["verdict"] == "timeout"
+
+
+def test_a_restarted_trigger_carries_on_with_the_same_execution(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    """A triggerer restart re-creates the trigger from its kwargs; a newer run must not take over."""
+    sync = emulator.add_sync(
+        id=SYNC,
+        executions=[
+            {"appear_after": 2, "steps": [{"status": "running", "polls": 6}, {"status": "completed"}]},
+            {"appear_after": 5, "type": "schedule", "steps": [{"status": "running", "polls": 10_000}]},
+        ],
+    )
+    original = PolytomicSyncStatusTrigger(
+        sync_id=SYNC,
+        polytomic_conn_id=make_connection(),
+        anchor=datetime.now(timezone.utc).isoformat(),  # what the sensor passes when it saw no execution yet
+        poll_interval=0.05,
+        deadline=time.time() + 30,
+    )
+
+    async def run_until_killed() -> None:
+        task = asyncio.ensure_future(original.wait())
+        while len(emulator.requests) < 6:  # both executions exist now; the first is still running
+            await asyncio.sleep(0.01)
+        task.cancel()  # the triggerer goes away mid-wait
+
+    asyncio.run(run_until_killed())
+    assert sync.status_of(sync.executions[0]).status == "running"
+    event = asyncio.run(round_trip(original).wait())
+    assert event["verdict"] == "succeeded"
+    assert event["execution_id"] == sync.executions[0].id
