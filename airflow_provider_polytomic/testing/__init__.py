@@ -2,6 +2,9 @@
 
 ``PolytomicEmulator`` is a real HTTP server on 127.0.0.1 with scripted syncs and injected faults; see
 ``emulator.py`` for the scenario format and ``python -m airflow_provider_polytomic.testing --help``.
+For pytest, ``pytest_plugins = ["airflow_provider_polytomic.testing.pytest_plugin"]`` in your root
+``conftest.py`` gives the ``polytomic_emulator`` and ``polytomic_connection`` fixtures (not imported here, so
+this package does not need pytest).
 """
 
 from airflow_provider_polytomic.testing.emulator import (

@@ -12,19 +12,26 @@ reads see. With ``clock="seconds"`` steps last ``seconds`` of wall-clock time in
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-SERVED_API_VERSION = "2025-09-18"
+#: What Polytomic assumes, and echoes in ``X-Polytomic-Version``, when a request does not say.
+UNVERSIONED_API_VERSION = "2021-05-23"
+CLOCKS = frozenset({"polls", "seconds"})
+SYNC_KINDS = frozenset({"model", "bulk"})
+FAULT_KINDS = frozenset({"status", "delay", "drop", "malformed", "truncated", "body", "unknown_status"})
+UNKNOWN_STATUS = "rebalancing"
 TERMINAL_MODEL_STATUSES = frozenset({"completed", "failed", "canceled", "interrupted"})
 TERMINAL_BULK_STATUSES = TERMINAL_MODEL_STATUSES | {"errors"}
 DEFAULT_RUN_STEPS: tuple[dict[str, Any], ...] = (
@@ -125,6 +132,8 @@ class EmulatedSync:
         )
         if data.get("run_steps"):
             sync.run_steps = [Step.from_dict(step) for step in data["run_steps"]]
+        if sync.kind not in SYNC_KINDS or sync.clock not in CLOCKS:
+            raise ValueError(f"sync {sync.id}: kind must be one of {sorted(SYNC_KINDS)}, clock one of {sorted(CLOCKS)}")
         return sync
 
     @property
@@ -135,7 +144,7 @@ class EmulatedSync:
         return float(self.reads) if self.clock == "polls" else time.monotonic() - self.started
 
     def visible(self) -> list[EmulatedExecution]:
-        """Executions that exist by now, oldest first, their stage timestamps brought up to date."""
+        """Executions that exist by now, oldest ``created_at`` first, their stage timestamps brought up to date."""
         now_tick = self.tick()
         seen = []
         for execution in self.executions:
@@ -149,16 +158,19 @@ class EmulatedSync:
                     execution.created_at = _now()
             self._update(execution, now_tick)
             seen.append(execution)
+        # Scenario order is not time order once ``created_ago`` or ``appear_after`` is used.
+        seen.sort(key=lambda item: item.created_at or _now())
         return seen
 
     def status_of(self, execution: EmulatedExecution) -> Step:
+        appeared = execution.appeared_at_tick or 0
         if execution.canceled_at_tick is not None:
             done = self.tick() > execution.canceled_at_tick
-            return Step(status="canceled" if done else "canceling")
-        age = self.tick() - (execution.appeared_at_tick or 0)
+            reached = execution.step_at(execution.canceled_at_tick - appeared, self.clock)  # keeps its counts
+            return Step(status="canceled" if done else "canceling", counts=reached.counts, errors=reached.errors)
         if execution.created_ago is not None:
             return execution.steps[-1]  # a run from the past has finished its script
-        return execution.step_at(age, self.clock)
+        return execution.step_at(self.tick() - appeared, self.clock)
 
     def _update(self, execution: EmulatedExecution, now_tick: float) -> None:
         step = self.status_of(execution)
@@ -243,13 +255,16 @@ class EmulatedSync:
 
 @dataclass
 class Fault:
-    """Something going wrong on purpose, for requests whose method and path match.
+    """Something going wrong on purpose, for requests whose method and path (a regex, whole path) match.
 
-    ``requests`` lists which matching requests (1 = the first) are hit; empty means all of them.
+    ``requests`` lists which matching requests (1 = the first) are hit; empty means all of them. Each fault
+    counts the requests it matches on its own; when several hit one request, the first one listed wins.
     Kinds: ``status`` (answer ``status`` with Polytomic's error body, ``Retry-After`` if
     ``retry_after``), ``delay`` (sleep ``seconds`` then answer normally), ``drop`` (close the connection
     without an answer), ``malformed`` (200 with a body that is not JSON), ``truncated`` (a 200 whose body
-    stops short of its Content-Length), ``body`` (200 with ``body`` as the JSON document).
+    stops short of its Content-Length), ``body`` (200 with ``body`` as the JSON document),
+    ``unknown_status`` (answer normally, but every execution ``status`` in the document becomes ``body`` if
+    it is a string, else ``"rebalancing"``: a status Polytomic does not document).
     """
 
     kind: str
@@ -261,6 +276,10 @@ class Fault:
     seconds: float = 0.0
     body: Any = None
     seen: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; one of {sorted(FAULT_KINDS)}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Fault:
@@ -284,7 +303,11 @@ class Fault:
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """A request the emulator served; ``headers`` has the credentials redacted."""
+    """A request the emulator received; ``headers`` has the credentials redacted.
+
+    Requests are logged as they arrive. ``status`` is what the emulator answered: ``None`` while the answer is
+    still pending (a ``delay`` fault) or when the connection was dropped without one.
+    """
 
     method: str
     path: str
@@ -292,6 +315,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     status: int | None
+    #: ``time.monotonic()`` when the request arrived: the pause between two requests shows a client's backoff.
+    at: float = field(default_factory=time.monotonic)
 
 
 class _Server(ThreadingHTTPServer):
@@ -299,10 +324,16 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     emulator: PolytomicEmulator
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client went away (it timed out on a delay fault): nothing to report
+        super().handle_error(request, client_address)
 
+
+# /api[/bulk]/syncs/{id}, .../status, .../cancel, .../executions, .../executions/{id}, .../executions/{id}/cancel
 _SYNC_PATH = re.compile(
     r"^/api/(?P<bulk>bulk/)?syncs/(?P<sync>[^/]+)"
-    r"(?:/(?P<what>status|cancel|executions)(?:/(?P<execution>[^/]+)(?:/(?P<cancel>cancel))?)?)?$"
+    r"(?:/(?P<what>status|cancel)|/(?P<executions>executions)(?:/(?P<execution>[^/]+)(?:/(?P<cancel>cancel))?)?)?$"
 )
 
 
@@ -373,7 +404,9 @@ class PolytomicEmulator:
         server = _Server((self.host, self.port), _Handler)
         server.emulator = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="polytomic-emulator", daemon=True)
+        # A short poll interval: stop() waits for the serving loop to notice, once per test.
+        serve = functools.partial(server.serve_forever, poll_interval=0.05)
+        self._thread = threading.Thread(target=serve, name="polytomic-emulator", daemon=True)
         self._thread.start()
         return self
 
@@ -410,7 +443,8 @@ class PolytomicEmulator:
     def handle(
         self, method: str, path: str, query: dict[str, list[str]], headers: Mapping[str, str], body: Any
     ) -> tuple[int, Any]:
-        if not self.authenticated(headers.get("Authorization", "")):
+        headers = {name.lower(): value for name, value in headers.items()}  # header names are case-insensitive
+        if not self.authenticated(headers.get("authorization", "")):
             return 401, _error(401, "unauthorized: the API key is missing or not valid", "unauthorized")
         if path == "/api/me" and method == "GET":
             return 200, {
@@ -433,15 +467,18 @@ class PolytomicEmulator:
         kind = "bulk" if match["bulk"] else "model"
         if sync is None or sync.kind != kind:
             return 404, _error(404, f"{kind} sync not found", "not_found")
-        what, execution_id = match["what"], match["execution"]
-        if method == "GET" and match["cancel"] is None:
+        what, execution_id = match["what"] or match["executions"], match["execution"]
+        if method == "GET" and what is None:
+            sync_json = {"id": sync.id, "name": sync.name, "active": True, "mode": "updateOrCreate"}
+            return 200, {"data": {**sync_json, "schedule": {"frequency": "hourly"}}}
+        if method == "GET" and what in ("status", "executions") and match["cancel"] is None:
             try:
                 return self._read(sync, what, execution_id, query)
             finally:
                 sync.reads += 1  # a read sees the state, then moves the script one tick on
         if method == "POST":
             if what == "executions" and execution_id is None:
-                key = headers.get("Idempotency-Key")
+                key = headers.get("idempotency-key")
                 execution, started = sync.start(key)
                 if not started:
                     return 409, _error(409, f"sync is already running (execution {execution.id})", "conflict")
@@ -449,7 +486,7 @@ class PolytomicEmulator:
                 return 200, {
                     "data": data if kind == "bulk" else {key: data[key] for key in ("id", "status", "created_at")}
                 }
-            if what == "cancel" or match["cancel"]:
+            if what == "cancel" or match["cancel"] is not None:
                 target = sync.find(str(execution_id)) if execution_id else sync.running()
                 if target is None:
                     return 404, _error(404, "execution not found", "not_found")
@@ -459,33 +496,34 @@ class PolytomicEmulator:
         return 404, _error(404, f"no route for {method} {path}", "not_found")
 
     def _read(
-        self, sync: EmulatedSync, what: str | None, execution_id: str | None, query: dict[str, list[str]]
+        self, sync: EmulatedSync, what: str, execution_id: str | None, query: dict[str, list[str]]
     ) -> tuple[int, Any]:
-        if what is None:
-            sync_json = {"id": sync.id, "name": sync.name, "active": True, "mode": "updateOrCreate"}
-            return 200, {"data": {**sync_json, "schedule": {"frequency": "hourly"}}}
         if what == "status":
             return 200, {"data": sync.status_json()}
-        if what == "executions" and execution_id is None:
-            return 200, self._list(sync, query)
-        if what == "executions":
-            execution = sync.find(str(execution_id))
-            if execution is None:
-                return 404, _error(404, "execution not found", "not_found")
-            return 200, {"data": sync.execution_json(execution)}
-        return 404, _error(404, f"no route for GET {what}", "not_found")
+        if execution_id is None:
+            return self._list(sync, query)
+        execution = sync.find(execution_id)
+        if execution is None:
+            return 404, _error(404, "execution not found", "not_found")
+        return 200, {"data": sync.execution_json(execution)}
 
-    def _list(self, sync: EmulatedSync, query: dict[str, list[str]]) -> dict[str, Any]:
+    def _list(self, sync: EmulatedSync, query: dict[str, list[str]]) -> tuple[int, Any]:
+        try:
+            limit = min(int(query.get("limit", ["50"])[0]), 100)
+            offset = int(query.get("page_token", ["0"])[0])
+        except ValueError:
+            limit = offset = -1
+        if limit < 1 or offset < 0:
+            return 400, _error(400, "limit must be 1 to 100 and page_token one this API returned", "bad_request")
         items = list(reversed(sync.visible()))
         if _flag(query, "ascending"):
             items.reverse()
         if _flag(query, "only_completed") or _flag(query, "only_terminal"):
             items = [item for item in items if sync.status_of(item).status in sync.terminal]
-        limit = min(int(query.get("limit", ["50"])[0]), 100)
-        offset = int(query.get("page_token", ["0"])[0] or 0)
         page = items[offset : offset + limit]
         next_token = str(offset + limit) if offset + limit < len(items) else None
-        return {"data": [sync.execution_json(item) for item in page], "pagination": {"next_page_token": next_token}}
+        data = [sync.execution_json(item) for item in page]
+        return 200, {"data": data, "pagination": {"next_page_token": next_token}}
 
 
 def _flag(query: dict[str, list[str]], name: str) -> bool:
@@ -500,9 +538,26 @@ def _redact(headers: Mapping[str, str]) -> dict[str, str]:
     redacted = {}
     for name, value in headers.items():
         if name.lower() == "authorization":
-            value = value.split(" ", 1)[0] + " ***"
+            scheme, space, _ = value.partition(" ")
+            value = f"{scheme} ***" if space else "***"  # a value without a scheme may be the key itself
         redacted[name] = value
     return redacted
+
+
+def _with_status(document: Any, status: str) -> Any:
+    """``document`` with the ``status`` of every execution (an object with an ``id``) under ``data`` replaced."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        execution = "id" in value and isinstance(value.get("status"), str)
+        return {key: status if execution and key == "status" else walk(item) for key, item in value.items()}
+
+    if isinstance(document, dict) and "data" in document:
+        return {**document, "data": walk(document["data"])}
+    return document
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -529,17 +584,21 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = raw.decode("utf-8", "replace")
         headers = {name: value for name, value in self.headers.items()}
+        record = RecordedRequest(method, parts.path, query, _redact(headers), body, None)
         with emulator.lock:
-            fault = next((item for item in emulator.faults if item.hits(method, parts.path)), None)
+            emulator.requests.append(record)  # on arrival, so the log keeps arrival order even with delays
+            hit = [item for item in emulator.faults if item.hits(method, parts.path)]  # every fault counts
+        fault = hit[0] if hit else None
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
-            fault = None
         status: int | None = 200
         payload = b""
         extra: dict[str, str] = {}
-        if fault is None:
+        if fault is None or fault.kind in ("delay", "unknown_status"):
             with emulator.lock:
                 status, document = emulator.handle(method, parts.path, query, headers, body)
+            if fault is not None and fault.kind == "unknown_status":
+                document = _with_status(document, fault.body if isinstance(fault.body, str) else UNKNOWN_STATUS)
             payload = json.dumps(document).encode()
         elif fault.kind == "status":
             status = fault.status
@@ -550,11 +609,14 @@ class _Handler(BaseHTTPRequestHandler):
             payload = json.dumps(fault.body).encode()
         elif fault.kind == "malformed":
             payload = b"<html><body>502 Bad Gateway</body></html>"
-        elif fault.kind != "truncated":  # drop
+        elif fault.kind == "drop":
             status = None
-        # Record before answering, so a client that reads the log right after its answer finds the request.
+        # Record the answer before giving it, so a client that reads the log right after its answer finds it.
         with emulator.lock:
-            emulator.requests.append(RecordedRequest(method, parts.path, query, _redact(headers), body, status))
+            for index in range(len(emulator.requests) - 1, -1, -1):
+                if emulator.requests[index] is record:
+                    emulator.requests[index] = replace(record, status=status)
+                    break
         if fault is not None and fault.kind == "truncated":
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -571,7 +633,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
-        self.send_header("X-Polytomic-Version", self.headers.get("X-Polytomic-Version") or SERVED_API_VERSION)
+        self.send_header("X-Polytomic-Version", self.headers.get("X-Polytomic-Version") or UNVERSIONED_API_VERSION)
         for name, value in (extra_headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
