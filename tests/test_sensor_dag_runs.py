@@ -1,0 +1,293 @@
+"""The sensor end to end: whole DAG runs (``dag.test()``) in poke, reschedule and deferrable mode against the emulator.
+
+Each run is a real Airflow task run (templating, XCom, retries, soft_fail, the deferral and its inline
+trigger) talking HTTP to the emulator. Every run also checks that the API key appears nowhere: not in the
+captured logs, not in any XCom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from airflow_provider_polytomic.testing import EmulatedSync, PolytomicEmulator
+from tests.dag_runs import Run, load_dagbag
+from tests.dag_runs import run_dag as run_dag_test
+from tests.dags.sensor_test_dags import MODES, dag_id
+
+TASK = "wait_for_sync"
+
+
+@pytest.fixture(scope="module")
+def dagbag() -> Any:
+    return load_dagbag()
+
+
+@pytest.fixture
+def run_dag(
+    dagbag: Any, airflow_db: None, make_connection: Callable[..., str], logs: Callable[[], str]
+) -> Iterator[Callable[..., Run]]:
+    make_connection("polytomic_default")
+
+    def run(
+        mode: str,
+        sync: EmulatedSync | str,
+        *,
+        soft_fail: bool = False,
+        record_errors_ok: bool = False,
+        short: bool = False,
+        execution_id: str = "",
+        completed_after: str = "",
+    ) -> Run:
+        dag = dagbag.dags[dag_id(mode, soft_fail=soft_fail, record_errors_ok=record_errors_ok, short=short)]
+        sync_id = sync if isinstance(sync, str) else sync.id
+        conf = {"sync_id": sync_id, "execution_id": execution_id, "completed_after": completed_after}
+        return run_dag_test(dag, conf, TASK, logs)
+
+    yield run
+
+
+def script(emulator: PolytomicEmulator, *steps: dict[str, Any], **execution: Any) -> EmulatedSync:
+    return emulator.add_sync(executions=[{"steps": list(steps), **execution}])
+
+
+RUNNING = {"status": "running", "polls": 2, "counts": {"insert": 5, "total": 5}}
+COMPLETED = {"status": "completed", "counts": {"insert": 10, "update": 2, "error": 0, "total": 12}}
+
+
+# -- outcomes, in every mode ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_completed_passes_with_the_summary_and_a_line_per_poll(
+    mode: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator
+) -> None:
+    sync = script(emulator, {"status": "queued", "polls": 1}, RUNNING, COMPLETED)
+    run = run_dag(mode, sync)
+    assert (run.state, run.task_state) == ("success", "success")
+    execution = sync.executions[0]
+    summary = run.summary
+    assert summary["sync_id"] == sync.id
+    assert summary["execution_id"] == execution.id
+    assert summary["status"] == "completed"
+    assert summary["counts"]["insert"] == 10 and summary["counts"]["total"] == 12
+    for field in ("created_at", "started_at", "completed_at"):
+        assert datetime.fromisoformat(summary[field]).tzinfo is not None
+    assert summary["errors"] == []
+    assert run.xcom["polytomic_sync_url"] == f"{emulator.url}/syncs/{sync.id}"
+    if mode != "deferrable":  # the trigger logs in the triggerer, not in the task log
+        assert run.log.count(f"execution {execution.id}: running (insert=5, total=5)") >= 1
+        assert "Waited" in run.log
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_completed_with_record_errors_fails_without_retrying(
+    mode: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator
+) -> None:
+    sync = script(
+        emulator,
+        RUNNING,
+        {"status": "completed", "counts": {"insert": 8, "error": 2, "total": 10}, "errors": ["row 7: bad email"]},
+    )
+    run = run_dag(mode, sync)
+    assert (run.state, run.task_state, run.tries) == ("failed", "failed", 1)
+    assert "return_value" not in run.xcom
+    assert "2 record error(s)" in run.log
+    assert "row 7: bad email" in run.log
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_record_errors_pass_when_allowed(mode: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator) -> None:
+    sync = script(emulator, {"status": "completed", "counts": {"insert": 8, "error": 2}, "errors": ["row 7"]})
+    run = run_dag(mode, sync, record_errors_ok=True)
+    assert run.task_state == "success"
+    assert run.summary["counts"]["error"] == 2
+    assert run.summary["errors"] == ["row 7"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "status"),
+    [
+        ("poke", "failed"),
+        ("poke", "canceled"),
+        ("poke", "interrupted"),
+        ("reschedule", "failed"),
+        ("deferrable", "interrupted"),
+    ],
+)
+def test_bad_endings_fail_with_polytomics_errors(
+    mode: str, status: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator
+) -> None:
+    sync = script(emulator, RUNNING, {"status": status, "errors": ["Snowflake: warehouse suspended"]})
+    run = run_dag(mode, sync)
+    assert (run.state, run.task_state, run.tries) == ("failed", "failed", 1)
+    assert f"ended with status '{status}'" in run.log
+    assert "Snowflake: warehouse suspended" in run.log
+    assert sync.executions[0].id in run.log
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_soft_fail_skips_a_failed_sync(mode: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator) -> None:
+    sync = script(emulator, {"status": "failed", "errors": ["boom"]})
+    run = run_dag(mode, sync, soft_fail=True)
+    assert run.task_state == "skipped"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("soft_fail", [False, True])
+def test_timeout_fails_or_skips_and_is_never_retried(
+    mode: str, soft_fail: bool, run_dag: Callable[..., Run], emulator: PolytomicEmulator
+) -> None:
+    sync = script(emulator, {"status": "running", "polls": 10_000})
+    run = run_dag(mode, sync, soft_fail=soft_fail, short=True)
+    assert run.task_state == ("skipped" if soft_fail else "failed")
+    assert run.tries == 1
+    assert "AirflowSensorTimeout" in run.log or "timed out" in run.log.lower()
+
+
+def test_an_unknown_status_never_passes_and_is_logged_once(
+    run_dag: Callable[..., Run], emulator: PolytomicEmulator
+) -> None:
+    sync = script(emulator, {"status": "rebalancing", "polls": 10_000})
+    run = run_dag("poke", sync, short=True)
+    assert run.task_state == "failed"
+    warnings = run.log.count("has status 'rebalancing', which this provider does not know")
+    polls = run.log.count(f"execution {sync.executions[0].id}: rebalancing")
+    # Once, then ordinary poll lines (Airflow 2 shows each line in two captures, hence no "== 1").
+    assert warnings >= 1 and polls >= 3 * warnings
+
+
+# -- which execution ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_follows_the_execution_it_saw_when_a_newer_run_starts(
+    mode: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator
+) -> None:
+    sync = emulator.add_sync(
+        executions=[
+            {"steps": [{"status": "running", "polls": 4}, COMPLETED]},
+            # A scheduled run starts while the sensor waits and would keep it waiting for ever.
+            {"type": "schedule", "appear_after": 2, "steps": [{"status": "running", "polls": 10_000}]},
+        ]
+    )
+    run = run_dag(mode, sync)
+    assert run.task_state == "success"
+    assert run.summary["execution_id"] == sync.executions[0].id
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stale_last_run_does_not_open_the_gate(
+    mode: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator
+) -> None:
+    sync = emulator.add_sync(
+        executions=[
+            {"created_ago": 86_400, "steps": [COMPLETED]},  # yesterday's good run
+            {"appear_after": 3, "steps": [RUNNING, COMPLETED]},
+        ]
+    )
+    after = (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat()
+    run = run_dag(mode, sync, completed_after=after)
+    assert run.task_state == "success"
+    assert run.summary["execution_id"] == sync.executions[1].id
+
+
+def test_a_stale_last_run_alone_times_out(run_dag: Callable[..., Run], emulator: PolytomicEmulator) -> None:
+    sync = emulator.add_sync(executions=[{"created_ago": 86_400, "steps": [COMPLETED]}])
+    run = run_dag("poke", sync, short=True, completed_after=datetime.now(timezone.utc).isoformat())
+    assert run.task_state == "failed"
+    assert "return_value" not in run.xcom
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_execution_id_judges_exactly_that_execution(
+    mode: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator
+) -> None:
+    sync = emulator.add_sync(
+        executions=[
+            {"created_ago": 3_600, "steps": [{"status": "failed", "errors": ["old failure"]}]},
+            {"steps": [RUNNING, COMPLETED]},
+        ]
+    )
+    wanted = sync.executions[0].id
+    run = run_dag(mode, sync, execution_id=wanted)
+    assert run.task_state == "failed"
+    assert "old failure" in run.log
+    assert emulator.requests_to(rf"/api/syncs/{sync.id}/executions/{wanted}")
+
+
+# -- faults ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["poke", "deferrable"])
+def test_a_burst_of_503s_is_waited_out(mode: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator) -> None:
+    sync = script(emulator, RUNNING, COMPLETED)
+    emulator.add_fault("status", path=rf"/api/syncs/{sync.id}/.*", status=503, requests=[2, 3, 4])
+    run = run_dag(mode, sync)
+    assert run.task_state == "success"
+    assert [r.status for r in emulator.requests_to(rf"/api/syncs/{sync.id}/.*")][1:4] == [503, 503, 503]
+
+
+def test_429_retry_after_is_honoured(run_dag: Callable[..., Run], emulator: PolytomicEmulator) -> None:
+    sync = script(emulator, COMPLETED)
+    emulator.add_fault("status", path=rf"/api/syncs/{sync.id}/status", status=429, retry_after="1", requests=[1])
+    run = run_dag("poke", sync)
+    assert run.task_state == "success"
+    first, second = emulator.requests_to(rf"/api/syncs/{sync.id}/status")[:2]
+    assert first.status == 429 and second.status == 200
+    assert second.at - first.at >= 0.9
+
+
+@pytest.mark.parametrize("kind", ["delay", "drop", "truncated"])
+def test_timeouts_and_dropped_connections_are_retried(
+    kind: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator
+) -> None:
+    sync = script(emulator, COMPLETED)
+    emulator.add_fault(kind, path=rf"/api/syncs/{sync.id}/status", seconds=3, requests=[1])
+    run = run_dag("poke", sync)
+    assert run.task_state == "success"
+    assert len(emulator.requests_to(rf"/api/syncs/{sync.id}/status")) == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_revoked_key_mid_wait_fails_at_once_with_a_clear_message(
+    mode: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator
+) -> None:
+    sync = script(emulator, {"status": "running", "polls": 10_000})
+    emulator.add_fault("status", path=rf"/api/syncs/{sync.id}/.*", status=401, requests=list(range(3, 100)))
+    run = run_dag(mode, sync, soft_fail=True)  # soft_fail must not hide a broken connection
+    assert run.task_state == "failed"
+    assert "HTTP 401" in run.log and "polytomic_default" in run.log
+    # No retry of the 401 within a try: one 401 per try (the DAG allows one task retry).
+    statuses = [r.status for r in emulator.requests_to(rf"/api/syncs/{sync.id}/.*")]
+    assert statuses.count(401) <= 2 * run.tries
+
+
+def test_an_unknown_sync_fails_at_once_naming_it(run_dag: Callable[..., Run], emulator: PolytomicEmulator) -> None:
+    missing = "6a1f0c2d-9b8e-4d7c-a5f4-3e2d1c0b9a87"
+    run = run_dag("poke", missing)
+    assert run.task_state == "failed"
+    assert "HTTP 404" in run.log and missing in run.log
+    assert len(emulator.requests_to(rf"/api/syncs/{missing}/status")) == run.tries
+
+
+def test_a_malformed_sync_id_is_refused_before_any_request(
+    run_dag: Callable[..., Run], emulator: PolytomicEmulator
+) -> None:
+    run = run_dag("poke", "not-a-uuid")
+    assert run.task_state == "failed"
+    assert "not-a-uuid" in run.log
+    assert emulator.requests == []
+
+
+def test_a_malformed_answer_fails_with_a_clear_message(
+    run_dag: Callable[..., Run], emulator: PolytomicEmulator
+) -> None:
+    sync = script(emulator, COMPLETED)
+    emulator.add_fault("malformed", path=rf"/api/syncs/{sync.id}/status")
+    run = run_dag("poke", sync)
+    assert run.task_state == "failed"
+    assert "the body is not JSON" in run.log
