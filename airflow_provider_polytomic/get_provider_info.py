@@ -26,6 +26,12 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_polytomic.hooks.polytomic"],
             }
         ],
+        "operators": [
+            {
+                "integration-name": "Polytomic",
+                "python-modules": ["airflow_provider_polytomic.operators.polytomic"],
+            }
+        ],
         "sensors": [
             {
                 "integration-name": "Polytomic",
@@ -54,5 +60,5 @@ def get_provider_info() -> dict[str, Any]:
                 },
             }
         ],
-        "extra-links": ["airflow_provider_polytomic.sensors.polytomic.PolytomicSyncLink"],
+        "extra-links": ["airflow_provider_polytomic.waiting.PolytomicSyncLink"],
     }

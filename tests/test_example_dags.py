@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 EXAMPLE_DAGS = Path(__file__).resolve().parent.parent / "example_dags"
-EXPECTED = {"example_polytomic_sync_gate", "example_polytomic_deferrable"}
+EXPECTED = {"example_polytomic_sync_gate", "example_polytomic_deferrable", "example_polytomic_start_sync"}
 
 
 def _dagbag() -> Any:
@@ -34,11 +34,11 @@ def test_every_example_dag_loads_without_import_errors(monkeypatch: pytest.Monke
     for dag_id in EXPECTED:
         dag = dagbag.dags[dag_id]
         assert dag.doc_md, f"{dag_id} has no doc_md"
-        sensors = [t for t in dag.tasks if t.task_type == "PolytomicSyncStatusSensor"]
-        assert sensors, f"{dag_id} has no PolytomicSyncStatusSensor"
-        for sensor in sensors:
-            assert "{{" in sensor.sync_id, f"{dag_id}.{sensor.task_id}: sync_id should be templated"
-            assert sensor.downstream_task_ids, f"{dag_id}.{sensor.task_id} gates nothing"
+        polytomic = [t for t in dag.tasks if t.task_type.startswith("Polytomic")]
+        assert polytomic, f"{dag_id} uses no Polytomic operator"
+        for task in polytomic:
+            assert "{{" in task.sync_id, f"{dag_id}.{task.task_id}: sync_id should be templated"
+            assert task.downstream_task_ids, f"{dag_id}.{task.task_id} gates nothing"
 
 
 def test_the_deferrable_example_defers() -> None:

@@ -16,7 +16,7 @@ import pytest
 from airflow_provider_polytomic.testing import EmulatedSync, PolytomicEmulator
 from tests.dag_runs import Run, load_dagbag
 from tests.dag_runs import run_dag as run_dag_test
-from tests.dags.sensor_test_dags import MODES, dag_id
+from tests.dags.sensor_test_dags import MODES, OUTLET_URI, dag_id
 
 TASK = "wait_for_sync"
 
@@ -291,3 +291,37 @@ def test_a_malformed_answer_fails_with_a_clear_message(
     run = run_dag("poke", sync)
     assert run.task_state == "failed"
     assert "the body is not JSON" in run.log
+
+
+# -- outlets --------------------------------------------------------------------------------------------------
+
+
+def test_the_asset_event_carries_the_summary(
+    dagbag: Any,
+    airflow_db: None,
+    make_connection: Callable[..., str],
+    logs: Callable[[], str],
+    emulator: PolytomicEmulator,
+) -> None:
+    from airflow.utils.session import create_session
+
+    try:
+        from airflow.models.asset import AssetEvent, AssetModel
+    except ImportError:  # Airflow 2: datasets
+        from airflow.models.dataset import DatasetEvent as AssetEvent  # type: ignore[no-redef]
+        from airflow.models.dataset import DatasetModel as AssetModel  # type: ignore[no-redef]
+
+    make_connection("polytomic_default")
+    sync = script(emulator, RUNNING, COMPLETED)
+    dag = dagbag.dags["sensor_with_outlet"]
+    if hasattr(dag, "sync_to_db"):  # Airflow 2: dag.test() does not register the DAG's datasets
+        dag.sync_to_db()
+    run = run_dag_test(dag, {"sync_id": sync.id}, TASK, logs)
+    assert run.task_state == "success"
+    with create_session() as session:
+        model = session.query(AssetModel).filter(AssetModel.uri == OUTLET_URI).one()
+        key = AssetEvent.asset_id if hasattr(AssetEvent, "asset_id") else AssetEvent.dataset_id
+        events = session.query(AssetEvent).filter(key == model.id).all()
+        extras = [event.extra for event in events]
+    assert any(extra.get("execution_id") == sync.executions[0].id for extra in extras), extras
+    assert any(extra.get("status") == "completed" for extra in extras)

@@ -6,8 +6,8 @@ import asyncio
 import importlib
 import json
 import time
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 from airflow_provider_polytomic.testing import PolytomicEmulator
 from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger

@@ -19,10 +19,27 @@ from dateutil.parser import isoparse
 #: hundreds of thousands of errors; XCom values, trigger events and logs must stay small.
 SUMMARY_MAX_ERRORS = 5
 SUMMARY_MAX_ERROR_CHARS = 300
+#: How many of a bulk execution's schemas a summary lists.
+SUMMARY_MAX_SCHEMAS = 20
+
+
+class SyncKind(str, enum.Enum):
+    """Model syncs (``/api/syncs``: reverse ETL) and bulk syncs (``/api/bulk/syncs``: ELT)."""
+
+    MODEL = "model"
+    BULK = "bulk"
+
+    @property
+    def api_prefix(self) -> str:
+        return "/api/bulk/syncs" if self is SyncKind.BULK else "/api/syncs"
 
 
 class ExecutionStatus(str, enum.Enum):
-    """The documented model-sync execution statuses (the API may send others)."""
+    """The documented execution statuses of model and bulk syncs (the API may send others).
+
+    ``exporting`` and ``errors`` are bulk-only; which statuses mean what for each kind is decided in
+    :mod:`airflow_provider_polytomic.core.watch`.
+    """
 
     CREATED = "created"
     SCHEDULED = "scheduled"
@@ -35,6 +52,8 @@ class ExecutionStatus(str, enum.Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
+    EXPORTING = "exporting"
+    ERRORS = "errors"
 
     @classmethod
     def parse(cls, value: str) -> ExecutionStatus | None:
@@ -119,8 +138,43 @@ class ExecutionCounts:
 
 
 @dataclass(frozen=True)
+class SchemaStatus:
+    """One schema (table) of a bulk execution."""
+
+    name: str
+    status: str | None = None
+    record_count: int | None = None
+    error_count: int | None = None
+
+    @classmethod
+    def from_api(cls, payload: Any) -> SchemaStatus:
+        payload = _object(payload, "schema")
+        name = payload.get("name") or payload.get("output_name") or payload.get("id") or "?"
+        status = payload.get("status")
+        return cls(
+            name=str(name),
+            status=status if isinstance(status, str) else None,
+            record_count=_optional_int(payload, "record_count"),
+            error_count=_optional_int(payload, "error_count"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": truncate(self.name, 200),
+            "status": self.status,
+            "record_count": self.record_count,
+            "error_count": self.error_count,
+        }
+
+
+@dataclass(frozen=True)
 class Execution:
-    """One execution (run) of a model sync."""
+    """One execution (run) of a model or bulk sync.
+
+    A bulk execution reports ``record_count``/``error_count``/``warning_count`` instead of ``counts``; they
+    are read into ``counts.total``/``counts.error``/``counts.warnings``. Its ``status_message``, when set,
+    becomes its one error message.
+    """
 
     id: str
     status: str
@@ -130,6 +184,7 @@ class Execution:
     completed_at: datetime | None = None
     counts: ExecutionCounts = field(default_factory=ExecutionCounts)
     errors: tuple[str, ...] = ()
+    schemas: tuple[SchemaStatus, ...] = ()
 
     @classmethod
     def from_api(cls, payload: Any) -> Execution:
@@ -144,6 +199,19 @@ class Execution:
         if not isinstance(errors, list):
             raise ValueError(f"execution {execution_id}: errors should be a list")
         kind = payload.get("type")
+        counts = ExecutionCounts.from_api(payload.get("counts"))
+        if payload.get("counts") is None and any(key in payload for key in ("record_count", "error_count")):
+            counts = ExecutionCounts(
+                error=_optional_int(payload, "error_count"),
+                warnings=_optional_int(payload, "warning_count"),
+                total=_optional_int(payload, "record_count"),
+            )
+        message = payload.get("status_message")
+        if not errors and isinstance(message, str) and message:
+            errors = [message]
+        schemas = payload.get("schemas") or []
+        if not isinstance(schemas, list):
+            raise ValueError(f"execution {execution_id}: schemas should be a list")
         return cls(
             id=execution_id,
             status=status,
@@ -151,8 +219,9 @@ class Execution:
             created_at=parse_timestamp(payload.get("created_at")),
             started_at=parse_timestamp(payload.get("started_at")),
             completed_at=parse_timestamp(payload.get("completed_at")),
-            counts=ExecutionCounts.from_api(payload.get("counts")),
+            counts=counts,
             errors=tuple(str(message) for message in errors),
+            schemas=tuple(SchemaStatus.from_api(schema) for schema in schemas),
         )
 
     @property
@@ -181,15 +250,20 @@ class Execution:
         """The bounded, JSON-safe summary that sensors return and triggers send.
 
         ``errors`` keeps the first few messages, each cut short; ``errors_total`` says how many there were.
+        A bulk execution adds the first few ``schemas`` and ``schemas_total``.
         """
         whole = self.to_dict()
-        return {
+        summary = {
             "sync_id": sync_id,
             "execution_id": whole.pop("id"),
             **whole,
             "errors": [truncate(message) for message in self.errors[:SUMMARY_MAX_ERRORS]],
             "errors_total": len(self.errors),
         }
+        if self.schemas:
+            summary["schemas"] = [schema.to_dict() for schema in self.schemas[:SUMMARY_MAX_SCHEMAS]]
+            summary["schemas_total"] = len(self.schemas)
+        return summary
 
 
 def truncate(text: str, limit: int = SUMMARY_MAX_ERROR_CHARS) -> str:

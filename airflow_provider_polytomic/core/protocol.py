@@ -9,6 +9,7 @@ decides *what* is sent and *what an answer means* lives here, once.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import uuid
@@ -32,7 +33,7 @@ from airflow_provider_polytomic.core.errors import (
     PolytomicUnavailableError,
     RequestContext,
 )
-from airflow_provider_polytomic.core.models import Execution, ExecutionPage, Identity, SyncStatus
+from airflow_provider_polytomic.core.models import Execution, ExecutionPage, Identity, SyncKind, SyncStatus
 from airflow_provider_polytomic.core.retry import RetryPolicy, parse_retry_after
 
 T = TypeVar("T")
@@ -45,6 +46,7 @@ USER_AGENT = f"airflow-provider-polytomic/{__version__}"
 #: Where a sync lives in the Polytomic web app. Unverified by Polytomic's docs, hence overridable per
 #: connection (extra ``sync_url_template``).
 DEFAULT_SYNC_URL_TEMPLATE = "{base_url}/syncs/{sync_id}"
+DEFAULT_BULK_SYNC_URL_TEMPLATE = "{base_url}/bulk/syncs/{sync_id}"
 
 _API_VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -128,9 +130,12 @@ class ClientConfig:
             headers["Idempotency-Key"] = idempotency_key
         return headers
 
-    def sync_url(self, sync_id: str) -> str:
-        """The sync's page in the Polytomic web app."""
-        return self.sync_url_template.format(base_url=self.base_url, sync_id=sync_id)
+    def sync_url(self, sync_id: str, kind: SyncKind = SyncKind.MODEL) -> str:
+        """The sync's page in the Polytomic web app (a custom template serves both kinds)."""
+        template = self.sync_url_template
+        if kind is SyncKind.BULK and template == DEFAULT_SYNC_URL_TEMPLATE:
+            template = DEFAULT_BULK_SYNC_URL_TEMPLATE
+        return template.format(base_url=self.base_url, sync_id=sync_id)
 
 
 def _plain_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -274,29 +279,45 @@ class ApiCall(Generic[T]):
             ) from None
 
 
-def get_sync_status(sync_id: str) -> ApiCall[SyncStatus]:
+def get_sync_status(sync_id: str, kind: SyncKind = SyncKind.MODEL) -> ApiCall[SyncStatus]:
     sync_id = validate_id(sync_id, "sync id")
-    return ApiCall("GET", f"/api/syncs/{sync_id}/status", SyncStatus.from_api, sync_id=sync_id)
+    return ApiCall("GET", f"{kind.api_prefix}/{sync_id}/status", SyncStatus.from_api, sync_id=sync_id)
 
 
-def get_execution(sync_id: str, execution_id: str) -> ApiCall[Execution]:
+def get_execution(sync_id: str, execution_id: str, kind: SyncKind = SyncKind.MODEL) -> ApiCall[Execution]:
+    return _execution_call("GET", "", Execution.from_api, sync_id, execution_id, kind)
+
+
+def _execution_call(
+    method: str,
+    suffix: str,
+    parse: Callable[[Any], T],
+    sync_id: str,
+    execution_id: str,
+    kind: SyncKind,
+    body: Mapping[str, Any] | None = None,
+) -> ApiCall[T]:
+    """A call on one execution: ``{prefix}/{sync}/executions/{execution}{suffix}``, both ids checked."""
     sync_id = validate_id(sync_id, "sync id")
     execution_id = validate_id(execution_id, "execution id")
     return ApiCall(
-        "GET",
-        f"/api/syncs/{sync_id}/executions/{execution_id}",
-        Execution.from_api,
+        method,
+        f"{kind.api_prefix}/{sync_id}/executions/{execution_id}{suffix}",
+        parse,
         sync_id=sync_id,
         execution_id=execution_id,
+        body=body,
     )
 
 
-def list_executions(sync_id: str, *, page_token: str | None = None) -> ApiCall[ExecutionPage]:
-    """``GET /api/syncs/{id}/executions``, newest first, one page."""
+def list_executions(
+    sync_id: str, *, page_token: str | None = None, kind: SyncKind = SyncKind.MODEL
+) -> ApiCall[ExecutionPage]:
+    """``GET .../executions``, newest first, one page."""
     sync_id = validate_id(sync_id, "sync id")
     return ApiCall(
         "GET",
-        f"/api/syncs/{sync_id}/executions",
+        f"{kind.api_prefix}/{sync_id}/executions",
         ExecutionPage.from_document,
         sync_id=sync_id,
         params={"page_token": page_token} if page_token else None,
@@ -306,6 +327,89 @@ def list_executions(sync_id: str, *, page_token: str | None = None) -> ApiCall[E
 
 def get_identity() -> ApiCall[Identity]:
     return ApiCall("GET", "/api/me", Identity.from_api)
+
+
+_IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,255}$")
+
+
+def idempotency_key(*parts: object) -> str:
+    """A stable ``Idempotency-Key`` for one logical start, e.g. ``(dag_id, run_id, task_id, map_index)``.
+
+    Hashed, because Polytomic takes 8-255 characters of ``[A-Za-z0-9_-]`` and run ids hold ``:`` and ``+``.
+    """
+    digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()
+    return f"airflow-{digest[:40]}"
+
+
+def start_sync(
+    sync_id: str,
+    *,
+    idempotency_key: str,
+    resync: bool = False,
+    identities: list[str] | None = None,
+    test: bool = False,
+) -> ApiCall[Execution]:
+    """``POST /api/syncs/{id}/executions``. The key makes a repeat (a retry, a re-run task) return the first run.
+
+    Polytomic answers with the execution's id, status and creation time only.
+    """
+    body = {"identities": list(identities) if identities else None, "resync": bool(resync), "test": bool(test)}
+    return _start(sync_id, SyncKind.MODEL, body, idempotency_key)
+
+
+BULK_FETCH_MODES = ("none", "incremental", "full")
+BULK_RESYNC_MODES = ("refetch", "resync", "rebuild")
+
+
+def start_bulk_sync(
+    sync_id: str,
+    *,
+    idempotency_key: str,
+    fetch_mode: str | None = None,
+    resync_mode: str | None = None,
+    schemas: list[str] | None = None,
+    test: bool = False,
+) -> ApiCall[Execution]:
+    """``POST /api/bulk/syncs/{id}/executions``; options left None are not sent (Polytomic's defaults apply)."""
+    for name, value, allowed in (
+        ("fetch_mode", fetch_mode, BULK_FETCH_MODES),
+        ("resync_mode", resync_mode, BULK_RESYNC_MODES),
+    ):
+        if value is not None and value not in allowed:
+            raise PolytomicConfigError(f"Bulk sync {name} must be one of {', '.join(allowed)}; got {value!r:.40}.")
+    body: dict[str, Any] = {"test": bool(test)}
+    if fetch_mode is not None:
+        body["fetch_mode"] = fetch_mode
+    if resync_mode is not None:
+        body["resync_mode"] = resync_mode
+    if schemas:
+        body["schemas"] = list(schemas)
+    return _start(sync_id, SyncKind.BULK, body, idempotency_key)
+
+
+def _start(sync_id: str, kind: SyncKind, body: dict[str, Any], idempotency_key: str) -> ApiCall[Execution]:
+    sync_id = validate_id(sync_id, "sync id")
+    if not _IDEMPOTENCY_KEY_PATTERN.match(idempotency_key):
+        raise PolytomicConfigError(
+            f"An Idempotency-Key must be 8-255 characters of A-Z, a-z, 0-9, '_' and '-', got {idempotency_key!r:.80}."
+        )
+    return ApiCall(
+        "POST",
+        f"{kind.api_prefix}/{sync_id}/executions",
+        Execution.from_api,
+        sync_id=sync_id,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+
+def cancel_execution(sync_id: str, execution_id: str, kind: SyncKind = SyncKind.MODEL) -> ApiCall[str]:
+    """``POST .../executions/{id}/cancel``; returns Polytomic's message."""
+    return _execution_call("POST", "/cancel", _message, sync_id, execution_id, kind, body={})
+
+
+def _message(data: Any) -> str:
+    return str(data.get("message", "")) if isinstance(data, dict) else ""
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -24,10 +24,44 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_polytomic.core import protocol
-from airflow_provider_polytomic.core.models import Execution, ExecutionPage, ExecutionStatus, SyncStatus, truncate
+from airflow_provider_polytomic.core.models import (
+    Execution,
+    ExecutionPage,
+    ExecutionStatus,
+    SyncKind,
+    SyncStatus,
+    truncate,
+)
 
-SUCCESS = frozenset({ExecutionStatus.COMPLETED})
-FAILURE = frozenset({ExecutionStatus.FAILED, ExecutionStatus.CANCELED, ExecutionStatus.INTERRUPTED})
+S = ExecutionStatus
+SUCCESS = frozenset({S.COMPLETED})
+FAILURE = frozenset({S.FAILED, S.CANCELED, S.INTERRUPTED})
+#: Bulk only: the run finished with errors. A failure, unless record errors are tolerated.
+FINISHED_WITH_ERRORS = frozenset({S.ERRORS})
+#: The documented statuses of each kind; anything else is unknown (still running, and warned about).
+DOCUMENTED = {
+    SyncKind.MODEL: frozenset(
+        {S.CREATED, S.SCHEDULED, S.QUEUED, S.WAITING, S.RUNNING, S.PROCESSING, S.CANCELING} | SUCCESS | FAILURE
+    ),
+    SyncKind.BULK: frozenset(
+        {S.CREATED, S.SCHEDULED, S.RUNNING, S.EXPORTING, S.CANCELING, S.PROCESSING}
+        | SUCCESS
+        | FAILURE
+        | FINISHED_WITH_ERRORS
+    ),
+}
+
+
+def status_of(execution: Execution, kind: SyncKind) -> ExecutionStatus | None:
+    """The execution's status if it is documented for this kind of sync, else None."""
+    status = execution.known_status
+    return status if status in DOCUMENTED[kind] else None
+
+
+def finished(execution: Execution, kind: SyncKind) -> bool:
+    return status_of(execution, kind) in SUCCESS | FAILURE | FINISHED_WITH_ERRORS
+
+
 #: How many error messages a failure message quotes.
 QUOTED_ERRORS = 3
 #: An anchored look-up reads at most this many pages of the executions list.
@@ -59,10 +93,28 @@ class Judgement:
         return self.execution.summary(self.sync_id) if self.execution else None
 
 
-def judge(sync_id: str, execution: Execution, *, fail_on_record_errors: bool) -> Judgement:
+def judge(
+    sync_id: str, execution: Execution, *, fail_on_record_errors: bool, kind: SyncKind = SyncKind.MODEL
+) -> Judgement:
     """The verdict on one execution: success is exactly ``completed`` (without errors, when asked)."""
-    status = execution.known_status
-    about = f"Polytomic sync {sync_id} execution {execution.id}"
+    status = status_of(execution, kind)
+    about = f"Polytomic {'bulk ' if kind is SyncKind.BULK else ''}sync {sync_id} execution {execution.id}"
+    if status in FINISHED_WITH_ERRORS:
+        if fail_on_record_errors:
+            return Judgement(
+                Verdict.FAILED,
+                sync_id,
+                execution,
+                f"{about} ended with status '{execution.status}' ({execution.error_count} record error(s)) and "
+                f"fail_on_record_errors=True{_quoted(execution)} Counts: {execution.counts.describe()}.",
+            )
+        return Judgement(
+            Verdict.SUCCEEDED,
+            sync_id,
+            execution,
+            f"{about} finished with errors, tolerated (fail_on_record_errors=False). "
+            f"Counts: {execution.counts.describe()}.",
+        )
     if status in SUCCESS:
         if fail_on_record_errors and execution.error_count:
             return Judgement(
@@ -106,22 +158,24 @@ class SyncWatch:
     completed_after: datetime | None = None
     anchor: datetime | None = None
     fail_on_record_errors: bool = True
+    kind: SyncKind = SyncKind.MODEL
     _page_token: str | None = field(default=None, repr=False)
     _pages: list[Execution] = field(default_factory=list, repr=False)
     _page_count: int = field(default=0, repr=False)
     _unknown_seen: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
+        self.kind = SyncKind(self.kind)
         self.sync_id = protocol.validate_id(self.sync_id, "sync id")
         if self.execution_id:
             self.execution_id = protocol.validate_id(self.execution_id, "execution id")
 
     def next_call(self) -> protocol.ApiCall[Any]:
         if self.execution_id:
-            return protocol.get_execution(self.sync_id, self.execution_id)
+            return protocol.get_execution(self.sync_id, self.execution_id, self.kind)
         if self.anchor is not None:
-            return protocol.list_executions(self.sync_id, page_token=self._page_token)
-        return protocol.get_sync_status(self.sync_id)
+            return protocol.list_executions(self.sync_id, page_token=self._page_token, kind=self.kind)
+        return protocol.get_sync_status(self.sync_id, self.kind)
 
     def observe(self, answer: Execution | SyncStatus | ExecutionPage) -> Judgement:
         if isinstance(answer, ExecutionPage):
@@ -134,7 +188,7 @@ class SyncWatch:
             chosen = answer
         if chosen is None:
             return Judgement(Verdict.WAITING, self.sync_id, None, self._nothing_yet())
-        judgement = judge(self.sync_id, chosen, fail_on_record_errors=self.fail_on_record_errors)
+        judgement = judge(self.sync_id, chosen, fail_on_record_errors=self.fail_on_record_errors, kind=self.kind)
         # Follow by id from now on: a newer run must not replace the one being watched.
         self.execution_id = chosen.id
         if judgement.unknown_status and chosen.status not in self._unknown_seen:
@@ -163,8 +217,11 @@ class SyncWatch:
         assert anchor is not None  # noqa: S101 - only called in anchored mode
         reached_older = False
         for execution in page.executions:  # newest first
-            finished = execution.known_status in SUCCESS | FAILURE
-            if finished and execution.completed_at is not None and execution.completed_at < anchor:
+            if (
+                finished(execution, self.kind)
+                and execution.completed_at is not None
+                and execution.completed_at < anchor
+            ):
                 reached_older = True
                 break
             self._pages.append(execution)

@@ -12,7 +12,7 @@ from tenacity import RetryCallState, Retrying
 from airflow_provider_polytomic import connection_form
 from airflow_provider_polytomic.core import protocol
 from airflow_provider_polytomic.core.errors import PolytomicError
-from airflow_provider_polytomic.core.models import Execution, Identity, SyncStatus
+from airflow_provider_polytomic.core.models import Execution, Identity, SyncKind, SyncStatus
 from airflow_provider_polytomic.core.protocol import ApiCall, ClientConfig
 
 T = TypeVar("T")
@@ -78,6 +78,57 @@ class PolytomicHook(BaseHook):
     def get_execution(self, sync_id: str, execution_id: str) -> Execution:
         """``GET /api/syncs/{sync_id}/executions/{execution_id}``."""
         return self.run(protocol.get_execution(sync_id, execution_id))
+
+    def start_sync(
+        self,
+        sync_id: str,
+        *,
+        idempotency_key: str,
+        resync: bool = False,
+        identities: list[str] | None = None,
+        test: bool = False,
+    ) -> Execution:
+        """``POST /api/syncs/{sync_id}/executions``: start a run (409, :class:`PolytomicConflictError`, when one is
+        going). A repeat with the same ``idempotency_key`` returns the first run instead of starting another."""
+        return self.run(
+            protocol.start_sync(
+                sync_id, idempotency_key=idempotency_key, resync=resync, identities=identities, test=test
+            )
+        )
+
+    def cancel_execution(self, sync_id: str, execution_id: str, kind: SyncKind = SyncKind.MODEL) -> str:
+        """``POST .../syncs/{sync_id}/executions/{execution_id}/cancel``; Polytomic's message."""
+        return self.run(protocol.cancel_execution(sync_id, execution_id, kind))
+
+    def get_bulk_sync_status(self, sync_id: str) -> SyncStatus:
+        """``GET /api/bulk/syncs/{sync_id}/status``."""
+        return self.run(protocol.get_sync_status(sync_id, SyncKind.BULK))
+
+    def get_bulk_execution(self, sync_id: str, execution_id: str) -> Execution:
+        """``GET /api/bulk/syncs/{sync_id}/executions/{execution_id}`` (per-schema status in ``schemas``)."""
+        return self.run(protocol.get_execution(sync_id, execution_id, SyncKind.BULK))
+
+    def start_bulk_sync(
+        self,
+        sync_id: str,
+        *,
+        idempotency_key: str,
+        fetch_mode: str | None = None,
+        resync_mode: str | None = None,
+        schemas: list[str] | None = None,
+        test: bool = False,
+    ) -> Execution:
+        """``POST /api/bulk/syncs/{sync_id}/executions``; the same idempotency as :meth:`start_sync`."""
+        return self.run(
+            protocol.start_bulk_sync(
+                sync_id,
+                idempotency_key=idempotency_key,
+                fetch_mode=fetch_mode,
+                resync_mode=resync_mode,
+                schemas=schemas,
+                test=test,
+            )
+        )
 
     def get_identity(self) -> Identity:
         """``GET /api/me``: who the key belongs to."""

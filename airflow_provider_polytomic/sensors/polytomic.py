@@ -6,51 +6,33 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
-    BaseOperatorLink,
     BaseSensorOperator,
     PokeReturnValue,
     conf,
 )
 
-from airflow_provider_polytomic.core.errors import (
-    PolytomicApiError,
-    PolytomicConfigError,
-    PolytomicError,
-    PolytomicSyncFailedError,
-)
-from airflow_provider_polytomic.core.models import parse_timestamp
+from airflow_provider_polytomic.core.errors import PolytomicApiError, PolytomicConfigError, PolytomicError
+from airflow_provider_polytomic.core.models import SyncKind, parse_timestamp
 from airflow_provider_polytomic.core.protocol import DEFAULT_CONN_ID
-from airflow_provider_polytomic.core.watch import Judgement, SyncWatch, Verdict
-from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
+from airflow_provider_polytomic.core.watch import SyncWatch
+from airflow_provider_polytomic.waiting import SYNC_URL_XCOM_KEY, PolytomicSyncLink, PolytomicWaitMixin
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
+    from airflow.providers.common.compat.sdk import Context
 
-SYNC_URL_XCOM_KEY = "polytomic_sync_url"
+__all__ = ["SYNC_URL_XCOM_KEY", "PolytomicBulkSyncStatusSensor", "PolytomicSyncLink", "PolytomicSyncStatusSensor"]
+
 #: Airflow's words for "the deferral timed out" (2.x, then 3.x).
 _TRIGGER_TIMEOUT_ERRORS = frozenset({"Trigger/execution timeout", "Trigger timeout"})
 
 
-class PolytomicSyncLink(BaseOperatorLink):
-    """ "Polytomic sync": the watched sync's page in the Polytomic app (host from the connection)."""
-
-    name = "Polytomic sync"
-
-    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.providers.common.compat.sdk import XCom
-
-        url = XCom.get_value(ti_key=ti_key, key=SYNC_URL_XCOM_KEY)
-        return url if isinstance(url, str) else ""
-
-
-class PolytomicSyncStatusSensor(BaseSensorOperator):
+class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
     """Waits until a Polytomic model sync's execution ends; succeeds only on ``completed``.
 
     Which execution: ``execution_id`` when given; otherwise the sync's current execution, else its last one.
@@ -118,10 +100,6 @@ class PolytomicSyncStatusSensor(BaseSensorOperator):
         self._watch: SyncWatch | None = None
         self._waiting_since: float | None = None
 
-    @cached_property
-    def hook(self) -> PolytomicHook:
-        return PolytomicHook(polytomic_conn_id=self.polytomic_conn_id)
-
     # -- poke and reschedule ------------------------------------------------------------------------------
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
@@ -139,7 +117,9 @@ class PolytomicSyncStatusSensor(BaseSensorOperator):
             self.log.warning("%s Trying again at the next poke.", error)
             return False
         summary = self._conclude(judgement)
-        return PokeReturnValue(is_done=True, xcom_value=summary) if summary is not None else False
+        if summary is None:
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=self._publish(context, summary))
 
     # -- deferrable ---------------------------------------------------------------------------------------
 
@@ -159,42 +139,22 @@ class PolytomicSyncStatusSensor(BaseSensorOperator):
                 self.log.warning("%s The trigger will keep trying.", error)
                 summary = None
             if summary is not None:
-                return summary  # already finished: no deferral
+                return self._publish(context, summary)  # already finished: no deferral
             remaining = self._remaining_seconds(time.monotonic() - started)
             if remaining <= 0:
                 raise AirflowSensorTimeout(f"Sensor timed out before deferring (timeout={self.timeout} s).")
-        from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
-
-        trigger = PolytomicSyncStatusTrigger(
-            sync_id=watch.sync_id,
-            polytomic_conn_id=self.polytomic_conn_id,
-            execution_id=watch.execution_id,
-            completed_after=watch.completed_after.isoformat() if watch.completed_after else None,
-            anchor=datetime.now(timezone.utc).isoformat() if watch.execution_id is None else None,
+        trigger = self._trigger(
+            watch,
             poll_interval=float(self.poke_interval),
-            fail_on_record_errors=self.fail_on_record_errors,
             deadline=time.time() + remaining,
+            # Before an execution is known, a restarted trigger must find the same one: anchor it to now.
+            anchor=datetime.now(timezone.utc).isoformat() if watch.execution_id is None else None,
         )
         self.defer(trigger=trigger, method_name="execute_complete", timeout=timedelta(seconds=remaining))
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume from the trigger: the same outcomes and return value as poke mode."""
-        if not isinstance(event, dict) or event.get("verdict") not in ("succeeded", "failed", "error", "timeout"):
-            raise PolytomicError(
-                f"PolytomicSyncStatusTrigger sent an event this sensor does not understand: {event!r:.300}"
-            )
-        verdict, message = event["verdict"], str(event.get("message") or "")
-        summary = event.get("summary")
-        if verdict == "succeeded" and isinstance(summary, dict):
-            self.log.info(message)
-            return summary
-        if verdict == "failed" and isinstance(summary, dict):
-            raise PolytomicSyncFailedError(message, summary=summary)
-        if verdict == "timeout":
-            raise AirflowSensorTimeout(message)
-        if verdict == "error":
-            raise PolytomicError(message)
-        raise PolytomicError(f"PolytomicSyncStatusTrigger sent a '{verdict}' event without a summary: {event!r:.300}")
+        return self._conclude_event(context, event)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         # Airflow's own resume_execution skips on *any* error under soft_fail (and Airflow 2 turns a
@@ -216,27 +176,8 @@ class PolytomicSyncStatusSensor(BaseSensorOperator):
             completed_after=self._completed_after(),
             anchor=anchor,
             fail_on_record_errors=self.fail_on_record_errors,
+            kind=self.sync_kind,
         )
-
-    def _check(self, watch: SyncWatch) -> Judgement:
-        judgement = watch.observe(self.hook.run(watch.next_call()))
-        while judgement.again:
-            judgement = watch.observe(self.hook.run(watch.next_call()))
-        waited = time.time() - (self._waiting_since or time.time())
-        if judgement.warn:
-            self.log.warning(judgement.message)
-        else:
-            self.log.info("%s Waited %.0f s.", judgement.message, waited)
-        return judgement
-
-    def _conclude(self, judgement: Judgement) -> dict[str, Any] | None:
-        """The summary when the gate opens, None while waiting; raises when the execution ended badly."""
-        summary = judgement.summary()
-        if judgement.verdict is Verdict.SUCCEEDED and summary is not None:
-            return summary
-        if judgement.verdict is Verdict.FAILED and summary is not None:
-            raise PolytomicSyncFailedError(judgement.message, summary=summary)
-        return None
 
     def _completed_after(self) -> datetime | None:
         value = self.completed_after
@@ -271,9 +212,6 @@ class PolytomicSyncStatusSensor(BaseSensorOperator):
         )
         return started
 
-    def _push_sync_url(self, context: Context, sync_id: str) -> None:
-        context["ti"].xcom_push(key=SYNC_URL_XCOM_KEY, value=self.hook.config.sync_url(sync_id))
-
     @contextmanager
     def _soft_fail(self) -> Iterator[None]:
         """Under ``soft_fail``, turn the two final outcomes (a sync failure, a timeout) into a skip."""
@@ -283,3 +221,15 @@ class PolytomicSyncStatusSensor(BaseSensorOperator):
             if self.soft_fail:
                 raise AirflowSkipException(f"Skipped because soft_fail=True: {error}") from error
             raise
+
+
+class PolytomicBulkSyncStatusSensor(PolytomicSyncStatusSensor):
+    """Waits until a Polytomic bulk (ELT) sync's execution ends; the same options and semantics as
+    :class:`PolytomicSyncStatusSensor`, over ``/api/bulk/syncs``.
+
+    Bulk statuses: ``completed`` succeeds; ``failed``, ``canceled`` and ``interrupted`` fail; ``errors`` (the run
+    finished with errors) and ``completed`` with ``error_count > 0`` fail when ``fail_on_record_errors``, else
+    succeed. The summary adds the first schemas' status and counts (``schemas``, ``schemas_total``).
+    """
+
+    sync_kind = SyncKind.BULK

@@ -58,6 +58,8 @@ class Step:
     seconds: float = 1.0
     counts: dict[str, int] | None = None
     errors: list[str] | None = None
+    #: Bulk syncs: the per-schema entries (``name``, ``status``, ``record_count``, ``error_count``, ...).
+    schemas: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Step:
@@ -67,6 +69,7 @@ class Step:
             seconds=float(data.get("seconds", 1.0)),
             counts=dict(data["counts"]) if data.get("counts") is not None else None,
             errors=list(data["errors"]) if data.get("errors") is not None else None,
+            schemas=[dict(item) for item in data["schemas"]] if data.get("schemas") is not None else None,
         )
 
 
@@ -221,7 +224,8 @@ class EmulatedSync:
         if self.kind == "bulk":
             body.update(
                 {
-                    "status_message": None,
+                    # A bulk execution has no error list; its status message says what went wrong.
+                    "status_message": "; ".join(step.errors) if step.errors else None,
                     "updated_at": _rfc3339(_now()),
                     "record_count": counts.get("total", 0),
                     "error_count": counts.get("error", 0),
@@ -231,7 +235,7 @@ class EmulatedSync:
                     "is_test": False,
                     "fetch_mode": "incremental",
                     "output_disposition": None,
-                    "schemas": [],
+                    "schemas": step.schemas or [],
                     **execution.extra,
                 }
             )

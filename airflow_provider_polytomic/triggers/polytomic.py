@@ -11,7 +11,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_polytomic.core.errors import PolytomicApiError, PolytomicError
-from airflow_provider_polytomic.core.models import parse_timestamp
+from airflow_provider_polytomic.core.models import SyncKind, parse_timestamp
 from airflow_provider_polytomic.core.watch import SyncWatch, Verdict
 
 #: Longest pause between polls while Polytomic keeps failing transiently.
@@ -47,6 +47,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
     :param poll_interval: Seconds between polls.
     :param fail_on_record_errors: A ``completed`` execution with record errors is a failure.
     :param deadline: Unix time after which the trigger gives up with a ``timeout`` event.
+    :param kind: ``"model"`` or ``"bulk"``.
     """
 
     def __init__(
@@ -60,6 +61,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
         poll_interval: float = 60.0,
         fail_on_record_errors: bool = True,
         deadline: float | None = None,
+        kind: str = "model",
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.sync_id = sync_id
@@ -70,6 +72,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.fail_on_record_errors = bool(fail_on_record_errors)
         self.deadline = float(deadline) if deadline is not None else None
+        self.kind = SyncKind(kind).value
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -83,6 +86,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "fail_on_record_errors": self.fail_on_record_errors,
                 "deadline": self.deadline,
+                "kind": self.kind,
             },
         )
 
@@ -93,6 +97,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
             completed_after=_timestamp(self.completed_after),
             anchor=_timestamp(self.anchor),
             fail_on_record_errors=self.fail_on_record_errors,
+            kind=SyncKind(self.kind),
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:

@@ -55,3 +55,21 @@ for _mode in MODES:
                         retry_delay=timedelta(0),
                     )
                 globals()[_dag.dag_id] = _dag
+
+try:
+    from airflow.sdk import Asset
+except ImportError:  # Airflow 2
+    from airflow.datasets import Dataset as Asset  # type: ignore[assignment,no-redef]
+
+OUTLET_URI = "polytomic://syncs/test-outlet"
+
+with DAG(
+    "sensor_with_outlet",
+    schedule=None,
+    start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
+    params={"sync_id": "", "execution_id": "", "completed_after": ""},
+    catchup=False,
+) as sensor_with_outlet:
+    PolytomicSyncStatusSensor(
+        task_id="wait_for_sync", sync_id="{{ params.sync_id }}", poke_interval=0.2, outlets=[Asset(OUTLET_URI)]
+    )

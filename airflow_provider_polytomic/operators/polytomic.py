@@ -1,0 +1,301 @@
+"""``PolytomicStartSyncOperator``: start a Polytomic model sync and wait for it, safely across retries and kills."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTaskTimeout, BaseOperator, conf
+
+from airflow_provider_polytomic.core import protocol
+from airflow_provider_polytomic.core.errors import PolytomicApiError, PolytomicConflictError, PolytomicError
+from airflow_provider_polytomic.core.models import Execution, SyncKind
+from airflow_provider_polytomic.core.watch import SyncWatch
+from airflow_provider_polytomic.waiting import PolytomicSyncLink, PolytomicWaitMixin
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+EXECUTION_ID_XCOM_KEY = "execution_id"
+#: The run this task itself started (absent when it attached to another): what a timeout after a deferral
+#: may cancel. XCom, because a resumed task is a new operator instance and dag.test() drops defer kwargs.
+STARTED_XCOM_KEY = "polytomic_started_execution"
+IF_RUNNING = ("attach", "fail")
+#: The trigger's own deadline fires first, so a timeout cancels the run; Airflow's deferral timeout is the backstop.
+_DEFERRAL_GRACE = 60.0
+_TRIGGER_TIMEOUT_ERRORS = frozenset({"Trigger/execution timeout", "Trigger timeout"})
+
+
+class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
+    """Start a run, then wait like the sensor. Subclasses say which kind of sync and how to start it."""
+
+    template_fields: Sequence[str] = ("sync_id", "idempotency_key")
+    operator_extra_links = (PolytomicSyncLink(),)
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        sync_id: str,
+        polytomic_conn_id: str = protocol.DEFAULT_CONN_ID,
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 60,
+        timeout: float | None = None,
+        fail_on_record_errors: bool = True,
+        if_running: str = "attach",
+        cancel_on_kill: bool = True,
+        idempotency_key: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if if_running not in IF_RUNNING:
+            raise ValueError(f"if_running must be one of {IF_RUNNING}, got {if_running!r}")
+        self.sync_id = sync_id
+        self.polytomic_conn_id = polytomic_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = float(poll_interval)
+        self.timeout = timeout
+        self.fail_on_record_errors = fail_on_record_errors
+        self.if_running = if_running
+        self.cancel_on_kill = cancel_on_kill
+        self.idempotency_key = idempotency_key
+        #: The run this task started (and may cancel); None when it attached to someone else's.
+        self._started: str | None = None
+
+    def _start_call(self, sync_id: str, idempotency_key: str) -> protocol.ApiCall[Execution]:
+        raise NotImplementedError
+
+    # -- start --------------------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        sync_id = protocol.validate_id(self.sync_id, "sync id")
+        self._push_sync_url(context, sync_id)
+        execution = self._start(context, sync_id)
+        context["ti"].xcom_push(key=EXECUTION_ID_XCOM_KEY, value=execution.id)
+        if not self.wait_for_completion:
+            return execution.summary(sync_id)  # started, not finished: no asset event extra
+        watch = SyncWatch(
+            sync_id, execution_id=execution.id, fail_on_record_errors=self.fail_on_record_errors, kind=self.sync_kind
+        )
+        self._waiting_since = time.time()
+        limit = self._time_limit()
+        try:
+            if self.deferrable:
+                summary = self._poll_once(watch)
+                if summary is not None:
+                    return self._publish(context, summary)
+                self.defer(
+                    trigger=self._trigger(
+                        watch, poll_interval=self.poll_interval, deadline=time.time() + limit if limit else None
+                    ),
+                    method_name="execute_complete",
+                    timeout=timedelta(seconds=limit + _DEFERRAL_GRACE) if limit else None,
+                )
+            return self._publish(context, self._wait(watch, limit))
+        except (AirflowSensorTimeout, AirflowTaskTimeout):
+            self._cancel("the wait timed out")
+            raise
+
+    def _start(self, context: Context, sync_id: str) -> Execution:
+        ti: Any = context["ti"]
+        key = self.idempotency_key or protocol.idempotency_key(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+        try:
+            execution = self.hook.run(self._start_call(sync_id, key))
+        except PolytomicConflictError:
+            if self.if_running == "fail":
+                raise
+            current = self.hook.run(protocol.get_sync_status(sync_id, self.sync_kind)).current_execution
+            if current is None:
+                raise  # it ended between the two calls; a retry will start a new run
+            self.log.warning(
+                "Polytomic sync %s is already running (execution %s); if_running='attach', so this task waits "
+                "for that run and will not cancel it.",
+                sync_id,
+                current.id,
+            )
+            return current
+        self._started = execution.id
+        context["ti"].xcom_push(key=STARTED_XCOM_KEY, value=execution.id)
+        self.log.info("Started Polytomic sync %s: execution %s (Idempotency-Key %s).", sync_id, execution.id, key)
+        return execution
+
+    # -- wait ---------------------------------------------------------------------------------------------
+
+    def _poll_once(self, watch: SyncWatch) -> dict[str, Any] | None:
+        try:
+            return self._conclude(self._check(watch))
+        except PolytomicApiError as error:
+            if not error.transient:
+                raise
+            self.log.warning("%s Trying again at the next poll.", error)
+            return None
+
+    def _wait(self, watch: SyncWatch, limit: float | None) -> dict[str, Any]:
+        deadline = time.monotonic() + limit if limit else None
+        while True:
+            summary = self._poll_once(watch)
+            if summary is not None:
+                return summary
+            pause = self.poll_interval
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AirflowSensorTimeout(
+                        f"Polytomic sync {watch.sync_id} execution {watch.execution_id} did not end "
+                        f"within {limit:.0f} s."
+                    )
+                pause = min(pause, remaining)
+            time.sleep(pause)
+
+    def _time_limit(self) -> float | None:
+        limits = [float(self.timeout)] if self.timeout is not None else []
+        if self.execution_timeout is not None:
+            limits.append(self.execution_timeout.total_seconds())
+        return min(limits) if limits else None
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume from the trigger: the same outcomes and return value as waiting in the worker."""
+        try:
+            return self._conclude_event(context, event)
+        except AirflowSensorTimeout:
+            self._started = self._started_before_deferral(context)
+            self._cancel("the wait timed out")
+            raise
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        if next_method == "__fail__":
+            # Only when Airflow's deferral timeout beats the trigger's own deadline (it has a grace period).
+            error = str((next_kwargs or {}).get("error", "unknown"))
+            if error in _TRIGGER_TIMEOUT_ERRORS:
+                self._started = self._started_before_deferral(context)
+                self._cancel("the wait timed out")
+                raise AirflowSensorTimeout(f"Timed out waiting for Polytomic sync {self.sync_id}.")
+            raise PolytomicError(f"The Polytomic trigger failed ({error}); see the task log.")
+        return super().resume_execution(next_method, next_kwargs, context)
+
+    def _started_before_deferral(self, context: Context) -> str | None:
+        ti: Any = context["ti"]
+        map_index = ti.map_index if ti.map_index is not None and ti.map_index >= 0 else None
+        started = ti.xcom_pull(task_ids=ti.task_id, key=STARTED_XCOM_KEY, map_indexes=map_index)
+        return started if isinstance(started, str) else None
+
+    # -- cancel -------------------------------------------------------------------------------------------
+
+    def on_kill(self) -> None:
+        self._cancel("the task was killed")
+
+    def _cancel(self, why: str) -> None:
+        if self._started is None or not self.cancel_on_kill:
+            return
+        sync_id = protocol.validate_id(self.sync_id, "sync id")
+        try:
+            message = self.hook.cancel_execution(sync_id, self._started, self.sync_kind)
+        except PolytomicError as error:
+            self.log.error(
+                "Could not cancel Polytomic sync %s execution %s after %s: %s", sync_id, self._started, why, error
+            )
+            return
+        self.log.warning("Canceled Polytomic sync %s execution %s because %s. %s", sync_id, self._started, why, message)
+
+
+class PolytomicStartSyncOperator(_PolytomicStartOperator):
+    """Starts a run of a Polytomic model sync and (by default) waits until it ends, like the sensor.
+
+    Safe across retries: the start carries an ``Idempotency-Key`` derived from the task instance (DAG id, run
+    id, task id, map index — not the try number), so a retry after a worker crash gets back the run it already
+    started instead of starting a second one. Polytomic keeps a key for at least 24 hours, which also means
+    that clearing the task within that time attaches to the same run; pass your own ``idempotency_key``
+    (templated, e.g. including ``{{ ti.try_number }}``) to start afresh on every try.
+
+    When a run is already going (HTTP 409): ``if_running="attach"`` waits for that run instead (it is not
+    canceled on kill, since this task did not start it); ``"fail"`` fails the task.
+
+    Outcomes and return value are the sensor's: ``completed`` succeeds (unless ``fail_on_record_errors`` and the
+    run reports record errors); ``failed``, ``canceled`` and ``interrupted`` fail the task without using its
+    retries. The execution id is pushed to XCom (key ``execution_id``) as soon as the run exists, so other
+    tasks can follow it. With ``wait_for_completion=False`` the task returns right after the start.
+
+    ``timeout`` (seconds, capped by ``execution_timeout``) bounds the wait; when it passes, or when the task is
+    killed, the run this task started is canceled (unless ``cancel_on_kill=False``) and the task fails.
+
+    :param sync_id: The model sync (a UUID). Templated.
+    :param resync: Start a full resync.
+    :param identities: Only these identities (Polytomic's ``identities``). Templated.
+    :param test: A test run.
+    :param wait_for_completion: Wait for the run to end.
+    :param deferrable: Wait in the triggerer instead of a worker slot.
+    :param poll_interval: Seconds between status checks.
+    :param timeout: Seconds to wait at most; None waits until ``execution_timeout``, if any.
+    :param fail_on_record_errors: Fail on a ``completed`` run that reports record errors.
+    :param if_running: ``"attach"`` or ``"fail"``, when Polytomic says a run is already going.
+    :param cancel_on_kill: Cancel the run this task started when the task is killed or times out.
+    :param idempotency_key: Overrides the key derived from the task instance. Templated.
+    """
+
+    template_fields: Sequence[str] = ("sync_id", "identities", "idempotency_key")
+
+    def __init__(
+        self,
+        *,
+        sync_id: str,
+        resync: bool = False,
+        identities: list[str] | None = None,
+        test: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(sync_id=sync_id, **kwargs)
+        self.resync = resync
+        self.identities = identities
+        self.test = test
+
+    def _start_call(self, sync_id: str, idempotency_key: str) -> protocol.ApiCall[Execution]:
+        return protocol.start_sync(
+            sync_id, idempotency_key=idempotency_key, resync=self.resync, identities=self.identities, test=self.test
+        )
+
+
+class PolytomicStartBulkSyncOperator(_PolytomicStartOperator):
+    """Starts a run of a Polytomic bulk (ELT) sync and (by default) waits until it ends.
+
+    Everything :class:`PolytomicStartSyncOperator` says holds (idempotent start, ``if_running``, cancel on
+    kill or timeout, the same summary); outcomes are :class:`PolytomicBulkSyncStatusSensor`'s, ``errors``
+    included. Options left None are not sent, so Polytomic's defaults apply.
+
+    :param fetch_mode: ``"none"``, ``"incremental"`` or ``"full"``.
+    :param resync_mode: ``"refetch"``, ``"resync"`` or ``"rebuild"``.
+    :param schemas: Only these schemas. Templated.
+    :param test: A test run.
+    """
+
+    template_fields: Sequence[str] = ("sync_id", "schemas", "idempotency_key")
+    sync_kind = SyncKind.BULK
+
+    def __init__(
+        self,
+        *,
+        sync_id: str,
+        fetch_mode: str | None = None,
+        resync_mode: str | None = None,
+        schemas: list[str] | None = None,
+        test: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(sync_id=sync_id, **kwargs)
+        self.fetch_mode = fetch_mode
+        self.resync_mode = resync_mode
+        self.schemas = schemas
+        self.test = test
+
+    def _start_call(self, sync_id: str, idempotency_key: str) -> protocol.ApiCall[Execution]:
+        return protocol.start_bulk_sync(
+            sync_id,
+            idempotency_key=idempotency_key,
+            fetch_mode=self.fetch_mode,
+            resync_mode=self.resync_mode,
+            schemas=self.schemas,
+            test=self.test,
+        )

@@ -1,0 +1,122 @@
+"""What the sensor and the start operator share: checking a watched execution, concluding, and reading the
+trigger's event. One implementation, so both have the same outcomes, log lines and return value."""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, Asset, BaseOperatorLink
+
+from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicSyncFailedError
+from airflow_provider_polytomic.core.models import SyncKind
+from airflow_provider_polytomic.core.watch import Judgement, SyncWatch, Verdict
+from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
+
+    from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
+
+SYNC_URL_XCOM_KEY = "polytomic_sync_url"
+EVENT_VERDICTS = ("succeeded", "failed", "error", "timeout")
+
+
+class PolytomicSyncLink(BaseOperatorLink):
+    """ "Polytomic sync": the sync's page in the Polytomic app (host from the connection)."""
+
+    name = "Polytomic sync"
+
+    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        from airflow.providers.common.compat.sdk import XCom
+
+        url = XCom.get_value(ti_key=ti_key, key=SYNC_URL_XCOM_KEY)
+        return url if isinstance(url, str) else ""
+
+
+class PolytomicWaitMixin:
+    """Mixed into an operator that has ``polytomic_conn_id`` and ``fail_on_record_errors``."""
+
+    polytomic_conn_id: str
+    fail_on_record_errors: bool
+    #: Which API (``/api/syncs`` or ``/api/bulk/syncs``) and which status meanings.
+    sync_kind: SyncKind = SyncKind.MODEL
+    _waiting_since: float | None = None
+
+    if TYPE_CHECKING:
+        log: Any  # from BaseOperator (a logging.Logger on Airflow 2, structlog on 3)
+
+    @cached_property
+    def hook(self) -> PolytomicHook:
+        return PolytomicHook(polytomic_conn_id=self.polytomic_conn_id)
+
+    def _check(self, watch: SyncWatch) -> Judgement:
+        """Ask Polytomic once (following list pages if needed) and log one line for this poll."""
+        judgement = watch.observe(self.hook.run(watch.next_call()))
+        while judgement.again:
+            judgement = watch.observe(self.hook.run(watch.next_call()))
+        waited = time.time() - (self._waiting_since or time.time())
+        if judgement.warn:
+            self.log.warning(judgement.message)
+        else:
+            self.log.info("%s Waited %.0f s.", judgement.message, waited)
+        return judgement
+
+    @staticmethod
+    def _conclude(judgement: Judgement) -> dict[str, Any] | None:
+        """The summary when the execution ended well, None while waiting; raises when it ended badly."""
+        summary = judgement.summary()
+        if judgement.verdict is Verdict.SUCCEEDED and summary is not None:
+            return summary
+        if judgement.verdict is Verdict.FAILED and summary is not None:
+            raise PolytomicSyncFailedError(judgement.message, summary=summary)
+        return None
+
+    def _conclude_event(self, context: Context, event: Any) -> dict[str, Any]:
+        """The trigger's one event, read like a poke: the summary, or the same exception poke mode raises."""
+        if not isinstance(event, dict) or event.get("verdict") not in EVENT_VERDICTS:
+            raise PolytomicError(
+                f"PolytomicSyncStatusTrigger sent an event this task does not understand: {event!r:.300}"
+            )
+        verdict, message = event["verdict"], str(event.get("message") or "")
+        summary = event.get("summary")
+        if verdict == "succeeded" and isinstance(summary, dict):
+            self.log.info(message)
+            return self._publish(context, summary)
+        if verdict == "failed" and isinstance(summary, dict):
+            raise PolytomicSyncFailedError(message, summary=summary)
+        if verdict == "timeout":
+            raise AirflowSensorTimeout(message)
+        if verdict == "error":
+            raise PolytomicError(message)
+        raise PolytomicError(f"PolytomicSyncStatusTrigger sent a '{verdict}' event without a summary: {event!r:.300}")
+
+    def _trigger(
+        self, watch: SyncWatch, *, poll_interval: float, deadline: float | None, anchor: str | None = None
+    ) -> PolytomicSyncStatusTrigger:
+        # Imported here: a DAG file importing the sensor must not pay for the trigger's module.
+        from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
+
+        return PolytomicSyncStatusTrigger(
+            sync_id=watch.sync_id,
+            polytomic_conn_id=self.polytomic_conn_id,
+            execution_id=watch.execution_id,
+            completed_after=watch.completed_after.isoformat() if watch.completed_after else None,
+            anchor=anchor,
+            poll_interval=float(poll_interval),
+            fail_on_record_errors=self.fail_on_record_errors,
+            deadline=deadline,
+            kind=self.sync_kind.value,
+        )
+
+    def _publish(self, context: Context, summary: dict[str, Any]) -> dict[str, Any]:
+        """Put the summary into the extra of each asset (dataset, on Airflow 2) this task updates, so DAGs
+        scheduled on it see which execution ran; returns the summary."""
+        for outlet in getattr(self, "outlets", None) or ():
+            if isinstance(outlet, Asset):
+                context["outlet_events"][outlet].extra.update(summary)
+        return summary
+
+    def _push_sync_url(self, context: Context, sync_id: str) -> None:
+        context["ti"].xcom_push(key=SYNC_URL_XCOM_KEY, value=self.hook.config.sync_url(sync_id, self.sync_kind))

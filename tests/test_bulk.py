@@ -1,0 +1,163 @@
+"""Bulk (ELT) syncs: the shared machinery parameterised by sync kind, core and whole DAG runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from airflow_provider_polytomic.core import protocol
+from airflow_provider_polytomic.core.errors import PolytomicConfigError
+from airflow_provider_polytomic.core.models import SUMMARY_MAX_SCHEMAS, Execution, SyncKind
+from airflow_provider_polytomic.core.watch import Verdict, judge
+from airflow_provider_polytomic.testing import EmulatedSync, PolytomicEmulator
+from tests.dag_runs import Run, load_dagbag
+from tests.dag_runs import run_dag as run_dag_test
+
+SYNC = "5c2b9e1a-7d3f-4a8b-9c6e-1f0a2b3c4d5e"
+EXEC = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
+SCHEMAS = [
+    {"name": "public.orders", "status": "completed", "record_count": 900, "error_count": 0},
+    {"name": "public.customers", "status": "completed", "record_count": 100, "error_count": 0},
+]
+
+
+def bulk(status: str, **extra: Any) -> Execution:
+    return Execution.from_api({"id": EXEC, "status": status, "record_count": 1000, "error_count": 0, **extra})
+
+
+# -- core -------------------------------------------------------------------------------------------------
+
+
+def test_a_bulk_execution_reads_counts_schemas_and_status_message() -> None:
+    execution = bulk("failed", error_count=3, warning_count=1, schemas=SCHEMAS, status_message="disk full")
+    assert (execution.counts.total, execution.counts.error, execution.counts.warnings) == (1000, 3, 1)
+    assert execution.errors == ("disk full",)
+    summary = execution.summary(SYNC)
+    assert summary["schemas"][0] == SCHEMAS[0] and summary["schemas_total"] == 2
+
+
+def test_the_summary_lists_a_bounded_number_of_schemas() -> None:
+    many = [{"name": f"s{i}", "status": "completed"} for i in range(5_000)]
+    summary = bulk("completed", schemas=many).summary(SYNC)
+    assert len(summary["schemas"]) == SUMMARY_MAX_SCHEMAS and summary["schemas_total"] == 5_000
+
+
+@pytest.mark.parametrize(
+    ("status", "tolerate", "verdict"),
+    [
+        ("completed", False, Verdict.SUCCEEDED),
+        ("exporting", False, Verdict.WAITING),
+        ("errors", False, Verdict.FAILED),
+        ("errors", True, Verdict.SUCCEEDED),
+        ("interrupted", True, Verdict.FAILED),
+    ],
+)
+def test_bulk_status_semantics(status: str, tolerate: bool, verdict: Verdict) -> None:
+    result = judge(SYNC, bulk(status), fail_on_record_errors=not tolerate, kind=SyncKind.BULK)
+    assert result.verdict is verdict
+    assert not result.unknown_status
+
+
+def test_errors_is_not_a_model_status() -> None:
+    result = judge(SYNC, bulk("errors"), fail_on_record_errors=True, kind=SyncKind.MODEL)
+    assert result.verdict is Verdict.WAITING and result.unknown_status
+
+
+def test_bulk_calls_use_the_bulk_api() -> None:
+    assert protocol.get_sync_status(SYNC, SyncKind.BULK).path == f"/api/bulk/syncs/{SYNC}/status"
+    start = protocol.start_bulk_sync(SYNC, idempotency_key="airflow-abcdef12", fetch_mode="full", schemas=["a"])
+    assert start.path == f"/api/bulk/syncs/{SYNC}/executions"
+    assert start.body == {"test": False, "fetch_mode": "full", "schemas": ["a"]}  # no legacy 'resync' boolean
+    with pytest.raises(PolytomicConfigError, match="fetch_mode"):
+        protocol.start_bulk_sync(SYNC, idempotency_key="airflow-abcdef12", fetch_mode="everything")
+
+
+# -- whole DAG runs -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dagbag() -> Any:
+    return load_dagbag()
+
+
+@pytest.fixture
+def run_dag(
+    dagbag: Any, airflow_db: None, make_connection: Callable[..., str], logs: Callable[[], str]
+) -> Callable[[str, EmulatedSync], Run]:
+    make_connection("polytomic_default")
+
+    def run(dag_id: str, sync: EmulatedSync) -> Run:
+        return run_dag_test(dagbag.dags[dag_id], {"sync_id": sync.id}, "task", logs)
+
+    return run
+
+
+def bulk_sync(emulator: PolytomicEmulator, *steps: dict[str, Any], started: bool = True) -> EmulatedSync:
+    if started:
+        return emulator.add_sync(kind="bulk", executions=[{"steps": list(steps)}])
+    return emulator.add_sync(kind="bulk", run_steps=list(steps))
+
+
+RUNNING = {"status": "exporting", "polls": 2, "counts": {"total": 400}}
+DONE = {"status": "completed", "counts": {"total": 1000, "error": 0}, "schemas": SCHEMAS}
+
+
+@pytest.mark.parametrize("dag_id", ["bulk_sensor_poke", "bulk_sensor_deferrable"])
+def test_the_bulk_sensor_passes_a_completed_run_with_its_schemas(
+    dag_id: str, run_dag: Callable[[str, EmulatedSync], Run], emulator: PolytomicEmulator
+) -> None:
+    sync = bulk_sync(emulator, RUNNING, DONE)
+    run = run_dag(dag_id, sync)
+    assert run.task_state == "success"
+    assert run.summary["counts"]["total"] == 1000
+    assert [schema["name"] for schema in run.summary["schemas"]] == ["public.orders", "public.customers"]
+    assert run.xcom["polytomic_sync_url"] == f"{emulator.url}/bulk/syncs/{sync.id}"
+    assert all(request.path.startswith("/api/bulk/syncs/") for request in emulator.requests)
+
+
+@pytest.mark.parametrize("dag_id", ["bulk_sensor_poke", "bulk_sensor_deferrable"])
+def test_errors_fails_the_bulk_sensor(
+    dag_id: str, run_dag: Callable[[str, EmulatedSync], Run], emulator: PolytomicEmulator
+) -> None:
+    sync = bulk_sync(emulator, RUNNING, {"status": "errors", "counts": {"total": 10, "error": 4}, "errors": ["bad"]})
+    run = run_dag(dag_id, sync)
+    assert (run.task_state, run.tries) == ("failed", 1)
+    assert "ended with status 'errors'" in run.log and "bad" in run.log
+
+
+def test_errors_passes_when_record_errors_are_tolerated(
+    run_dag: Callable[[str, EmulatedSync], Run], emulator: PolytomicEmulator
+) -> None:
+    sync = bulk_sync(emulator, {"status": "errors", "counts": {"total": 10, "error": 4}})
+    run = run_dag("bulk_sensor_errors_ok", sync)
+    assert run.task_state == "success" and run.summary["status"] == "errors"
+
+
+def test_completed_with_an_error_count_fails(
+    run_dag: Callable[[str, EmulatedSync], Run], emulator: PolytomicEmulator
+) -> None:
+    sync = bulk_sync(emulator, {"status": "completed", "counts": {"total": 10, "error": 2}})
+    assert run_dag("bulk_sensor_poke", sync).task_state == "failed"
+
+
+def test_the_bulk_start_operator_sends_its_options_and_waits(
+    run_dag: Callable[[str, EmulatedSync], Run], emulator: PolytomicEmulator
+) -> None:
+    sync = bulk_sync(emulator, RUNNING, DONE, started=False)
+    run = run_dag("bulk_start_poke", sync)
+    assert run.task_state == "success"
+    (start,) = emulator.requests_to(rf"/api/bulk/syncs/{sync.id}/executions", method="POST")
+    assert start.body == {"test": False, "fetch_mode": "incremental", "schemas": ["public.orders"]}
+    assert run.summary["execution_id"] == sync.executions[0].id == run.xcom["execution_id"]
+
+
+def test_a_bulk_timeout_cancels_through_the_bulk_api(
+    run_dag: Callable[[str, EmulatedSync], Run], emulator: PolytomicEmulator
+) -> None:
+    sync = bulk_sync(emulator, {"status": "running", "polls": 100_000}, started=False)
+    run = run_dag("bulk_start_short_deferrable", sync)
+    assert run.task_state == "failed"
+    (cancel,) = emulator.requests_to(rf"/api/bulk/syncs/{sync.id}/executions/[^/]+/cancel", method="POST")
+    assert cancel.status == 200
