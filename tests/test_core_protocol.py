@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from email.utils import formatdate
 
 import pytest
@@ -223,3 +224,22 @@ def test_policy_retries_transient_errors_only_and_gives_up_with_the_attempt_coun
         Retrying(**policy.tenacity_settings())(always, 401)
     assert calls == [401]
     assert "Gave up" not in str(raised.value)
+
+
+def test_idempotency_key_is_stable_valid_and_distinct_per_task_instance() -> None:
+    key = protocol.idempotency_key("dag", "manual__2026-01-01T00:00:00+00:00", "start", -1)
+    assert key == protocol.idempotency_key("dag", "manual__2026-01-01T00:00:00+00:00", "start", -1)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{8,255}", key)
+    assert key != protocol.idempotency_key("dag", "manual__2026-01-01T00:00:00+00:00", "start", 0)
+    assert key != protocol.idempotency_key("dag", "manual__2026-01-02T00:00:00+00:00", "start", -1)
+
+
+def test_start_and_cancel_calls() -> None:
+    start = protocol.start_sync(SYNC, idempotency_key="airflow-0123456789", resync=True, identities=["a@b.c"])
+    assert (start.method, start.path) == ("POST", f"/api/syncs/{SYNC}/executions")
+    assert start.body == {"identities": ["a@b.c"], "resync": True, "test": False}
+    assert start.idempotency_key == "airflow-0123456789"
+    with pytest.raises(PolytomicConfigError, match="Idempotency-Key"):
+        protocol.start_sync(SYNC, idempotency_key="bad key!")
+    cancel = protocol.cancel_execution(SYNC, SYNC)
+    assert (cancel.method, cancel.path) == ("POST", f"/api/syncs/{SYNC}/executions/{SYNC}/cancel")
