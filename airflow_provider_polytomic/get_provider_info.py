@@ -41,7 +41,10 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": "Polytomic",
-                "python-modules": ["airflow_provider_polytomic.triggers.polytomic"],
+                "python-modules": [
+                    "airflow_provider_polytomic.triggers.polytomic",
+                    "airflow_provider_polytomic.triggers.polytomic_events",
+                ],
             }
         ],
         "connection-types": [

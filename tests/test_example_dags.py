@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.sdk import AIRFLOW_V_3_0_PLUS
 
 EXAMPLE_DAGS = Path(__file__).resolve().parent.parent / "example_dags"
 EXPECTED = {"example_polytomic_sync_gate", "example_polytomic_deferrable", "example_polytomic_start_sync"}
+#: Scheduled by an asset watcher rather than gated by a Polytomic task; Airflow 3 only (none on Airflow 2).
+ASSET_WATCHER_DAG = "example_polytomic_asset_watcher"
 
 
 def _dagbag() -> Any:
@@ -31,6 +34,7 @@ def test_every_example_dag_loads_without_import_errors(monkeypatch: pytest.Monke
     dagbag = _dagbag()
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) >= EXPECTED
+    assert (ASSET_WATCHER_DAG in dagbag.dag_ids) is AIRFLOW_V_3_0_PLUS
     for dag_id in EXPECTED:
         dag = dagbag.dags[dag_id]
         assert dag.doc_md, f"{dag_id} has no doc_md"
@@ -44,3 +48,19 @@ def test_every_example_dag_loads_without_import_errors(monkeypatch: pytest.Monke
 def test_the_deferrable_example_defers() -> None:
     dag = _dagbag().dags["example_polytomic_deferrable"]
     assert dag.get_task("wait_for_sync").deferrable is True
+
+
+@pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="asset watchers (event-driven scheduling) need Airflow 3")
+def test_the_asset_watcher_example_is_scheduled_by_a_polytomic_watcher() -> None:
+    from airflow_provider_polytomic.triggers.polytomic_events import PolytomicSyncCompletionTrigger
+
+    dag = _dagbag().dags[ASSET_WATCHER_DAG]
+    assert dag.doc_md
+    (asset,) = dag.timetable.asset_condition.objects
+    assert asset.uri.startswith("polytomic://syncs/")
+    (watcher,) = asset.watchers
+    assert isinstance(watcher.trigger, PolytomicSyncCompletionTrigger)
+    assert asset.uri.endswith(watcher.trigger.sync_id)
+    # No parse-time timestamp in the kwargs: each parse must give the same trigger, or the watcher is replaced.
+    assert watcher.trigger.serialize()[1]["watermark"] is None
+    assert [task.task_id for task in dag.tasks] == ["refresh_marts"]

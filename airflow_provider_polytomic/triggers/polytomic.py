@@ -18,6 +18,12 @@ from airflow_provider_polytomic.core.watch import SyncWatch, Verdict
 MAX_ERROR_BACKOFF = 600.0
 
 
+def error_backoff(poll_interval: float, failures: int) -> float:
+    """The pause after ``failures`` transient failures in a row: doubling from the poll interval, capped."""
+    # The exponent is capped too, so days of failures cannot overflow the float.
+    return min(poll_interval * 2.0 ** min(failures, 32), max(poll_interval, MAX_ERROR_BACKOFF))
+
+
 def event_payload(
     verdict: str, message: str, *, sync_id: str, execution_id: str | None, summary: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -127,7 +133,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                         return self._event(watch, "error", str(error))
                     # Still transient after the request's own retries: keep watching, backing off.
                     failures += 1
-                    pause = min(self.poll_interval * 2**failures, max(self.poll_interval, MAX_ERROR_BACKOFF))
+                    pause = error_backoff(self.poll_interval, failures)
                     self.log.warning("%s Polling again in %.0f s.", error, pause)
                 else:
                     failures = 0

@@ -1,0 +1,492 @@
+"""``PolytomicSyncCompletionTrigger``: event-driven scheduling on a Polytomic sync (Airflow 3 asset watchers).
+
+Put it in an ``AssetWatcher`` and the triggerer fires one asset event each time the sync finishes an execution::
+
+    sync = Asset(
+        "polytomic://syncs/248df4b7-aa70-47b8-a036-33ac447e668d",
+        watchers=[AssetWatcher(name="orders_sync", trigger=PolytomicSyncCompletionTrigger(sync_id=...))],
+    )
+
+    with DAG(dag_id="refresh_marts", schedule=[sync], ...): ...
+
+The event's payload (``triggering_asset_events[sync][i].extra["payload"]`` in the scheduled DAG) is the sensor's
+bounded execution summary plus ``outcome``, ``verdict``, ``message``, ``sync_kind`` and ``sync_url``.
+
+Exactly once per execution id:
+
+- **With the asset state store** (Airflow 3.3+: the triggerer gives each watcher ``asset_state_store``), the
+  watcher keeps a small ledger per asset (the watermark and the ids it has handled). A triggerer restart, a
+  paused-then-unpaused DAG or a changed poll interval resumes from it: executions that finished meanwhile
+  fire then, once each, and none fires twice. The ledger is written *before* the event is yielded.
+- **Without it** (Airflow 3.0-3.2), the watcher starts from a watermark: the ``watermark`` argument, else the
+  moment the watcher starts. Executions finished before it never fire, so a restart fires no duplicate, but
+  executions that finished while the triggerer was down (or the DAG paused) do not fire either.
+
+Errors never end the watcher: transient ones (5xx, 429, timeouts, after the client's own retries) back off up to
+``MAX_ERROR_BACKOFF``; permanent ones (401/403, 404, a broken connection) are logged as errors in the
+triggerer's log on every retry, which comes every ``permanent_error_interval`` seconds, until they are fixed.
+
+On Airflow 2 (no event-driven scheduling) this module imports, and constructing the trigger raises a clear
+error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import airflow.triggers.base as _triggers_base
+from airflow.providers.common.compat.sdk import AirflowNotFoundException
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_polytomic.core import protocol
+from airflow_provider_polytomic.core.errors import (
+    PolytomicApiError,
+    PolytomicBadResponseError,
+    PolytomicError,
+)
+from airflow_provider_polytomic.core.models import Execution, SyncKind, parse_timestamp
+from airflow_provider_polytomic.core.watch import FAILURE, FINISHED_WITH_ERRORS, MAX_PAGES, SUCCESS, finished, judge
+from airflow_provider_polytomic.triggers.polytomic import error_backoff
+
+if TYPE_CHECKING:
+    from airflow.triggers.base import BaseEventTrigger  # type: ignore[attr-defined,unused-ignore]  # Airflow 3
+
+    from airflow_provider_polytomic.hooks.polytomic_async import AsyncPolytomicClient
+else:
+    # Airflow 2 has no BaseEventTrigger: the class below then builds on BaseTrigger so this module imports,
+    # and its constructor says what is missing.
+    BaseEventTrigger = getattr(_triggers_base, "BaseEventTrigger", _triggers_base.BaseTrigger)
+
+#: Whether this Airflow can schedule DAGs on asset watchers (Airflow 3).
+EVENT_DRIVEN_SCHEDULING = hasattr(_triggers_base, "BaseEventTrigger")
+
+#: How a finished execution ended, as ``outcomes`` names it.
+SUCCEEDED = "succeeded"
+COMPLETED_WITH_ERRORS = "completed_with_errors"
+OUTCOMES = (SUCCEEDED, COMPLETED_WITH_ERRORS, "failed", "canceled", "interrupted")
+DEFAULT_OUTCOMES = (SUCCEEDED,)
+#: Seconds between retries while Polytomic refuses the watcher (401/403/404, a broken connection).
+DEFAULT_PERMANENT_ERROR_INTERVAL = 300.0
+#: How many handled execution ids the ledger remembers; older ones are covered by its watermark.
+LEDGER_IDS = 50
+STATE_VERSION = 1
+
+
+def outcome_of(execution: Execution, kind: SyncKind) -> str | None:
+    """How a finished execution ended (one of :data:`OUTCOMES`); None while it has not finished.
+
+    ``completed`` with record errors (and a bulk ``errors`` status) is ``completed_with_errors``; an unknown
+    status is never finished.
+    """
+    status = execution.known_status
+    if not finished(execution, kind) or status is None:
+        return None
+    if status in SUCCESS:
+        return COMPLETED_WITH_ERRORS if execution.error_count else SUCCEEDED
+    if status in FINISHED_WITH_ERRORS:
+        return COMPLETED_WITH_ERRORS
+    assert status in FAILURE  # noqa: S101 - finished() admits nothing else
+    return status.value
+
+
+def completion_payload(
+    execution: Execution, *, sync_id: str, kind: SyncKind, outcome: str, sync_url: str | None = None
+) -> dict[str, Any]:
+    """One event's payload: the sensor's bounded summary, plus how the execution ended.
+
+    ``verdict`` is what the sensor would conclude (``succeeded`` only for ``completed`` without record
+    errors), ``message`` its one-line explanation.
+    """
+    judgement = judge(sync_id, execution, fail_on_record_errors=True, kind=kind)
+    return {
+        **execution.summary(sync_id),
+        "sync_kind": kind.value,
+        "sync_url": sync_url,
+        "outcome": outcome,
+        "verdict": judgement.verdict.value,
+        "message": judgement.message,
+    }
+
+
+def finished_at(execution: Execution) -> datetime | None:
+    """When a finished execution ended: ``completed_at``, else (an API that omits it) its start or creation."""
+    return execution.completed_at or execution.started_at or execution.created_at
+
+
+@dataclass
+class CompletionLedger:
+    """Which finished executions a watcher has handled. No I/O: the trigger loads and saves it.
+
+    An execution is new when it finished after ``watermark`` and its id is not in ``seen``. ``seen`` keeps the
+    last :data:`LEDGER_IDS` ids; forgetting one moves the watermark up to when it finished, so the ledger stays
+    small and never lets an old execution fire again.
+    """
+
+    watermark: datetime
+    seen: dict[str, datetime] = field(default_factory=dict)
+
+    def is_new(self, execution: Execution) -> bool:
+        at = finished_at(execution)
+        return at is not None and at > self.watermark and execution.id not in self.seen
+
+    def mark(self, execution: Execution) -> None:
+        at = finished_at(execution)
+        if at is None:  # pragma: no cover - is_new() admits only executions with a time
+            return
+        self.seen[execution.id] = at
+        while len(self.seen) > LEDGER_IDS:
+            oldest = min(self.seen, key=self.seen.__getitem__)
+            self.watermark = max(self.watermark, self.seen.pop(oldest))
+
+    def high_water(self) -> datetime:
+        """Everything that finished at or before this instant has been handled (or predates the watcher)."""
+        return max([self.watermark, *self.seen.values()])
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "watermark": self.watermark.isoformat(),
+            "seen": {execution_id: at.isoformat() for execution_id, at in self.seen.items()},
+        }
+
+    @classmethod
+    def from_state(cls, state: Any) -> CompletionLedger | None:
+        """The ledger a watcher saved, or None for anything else (nothing saved, another format)."""
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            return None
+        try:
+            watermark = parse_timestamp(state.get("watermark"))
+            seen = state.get("seen") or {}
+            if watermark is None or not isinstance(seen, dict):
+                return None
+            return cls(watermark, {str(key): _aware(value) for key, value in seen.items()})
+        except (TypeError, ValueError):
+            return None
+
+
+def _aware(value: Any) -> datetime:
+    parsed = parse_timestamp(value)
+    if parsed is None:
+        raise ValueError("missing timestamp")
+    return parsed
+
+
+class _AssetStateStore:
+    """The triggerer's per-asset state store as this watcher uses it: one JSON value under one key.
+
+    A watcher serving one asset gets the single-asset accessor (``aget``/``aset``). When identical watchers
+    on several assets are run as one trigger, the value is written to every asset and the most advanced copy
+    is read.
+    """
+
+    def __init__(self, accessors: Any) -> None:
+        self.accessors = accessors
+
+    def _each(self) -> list[Any]:
+        # AssetStateStoreAccessors offers no public way to list its assets; these are its own two maps.
+        by_name = getattr(self.accessors, "_by_name", None) or {}
+        by_uri = getattr(self.accessors, "_by_uri", None) or {}
+        return [*by_name.values(), *by_uri.values()]
+
+    async def get(self, key: str) -> Any:
+        try:
+            return await self.accessors.aget(key, None)
+        except ValueError:  # more than one asset
+            ledgers = [CompletionLedger.from_state(await accessor.aget(key, None)) for accessor in self._each()]
+            saved = [ledger for ledger in ledgers if ledger is not None]
+            return max(saved, key=CompletionLedger.high_water).to_state() if saved else None
+
+    async def set(self, key: str, value: dict[str, Any]) -> None:
+        try:
+            await self.accessors.aset(key, value)
+        except ValueError:
+            for accessor in self._each():
+                await accessor.aset(key, value)
+
+
+class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
+    """Watches one Polytomic sync and fires one event per newly finished execution, oldest first.
+
+    For an ``AssetWatcher`` (Airflow 3); see the module docstring for the exactly-once rules and errors. The
+    arguments are JSON primitives without the key, and a trigger built twice from the same arguments
+    serializes identically (the watermark, when not given, is taken when the watcher starts, not here), so
+    re-parsing the DAG file does not replace a running watcher.
+
+    :param sync_id: The sync (a UUID).
+    :param polytomic_conn_id: The Airflow connection.
+    :param outcomes: Which endings fire: any of ``succeeded`` (``completed`` without record errors, the
+        default), ``completed_with_errors``, ``failed``, ``canceled``, ``interrupted``.
+    :param poll_interval: Seconds between polls of the sync's execution list.
+    :param watermark: ISO 8601; executions that finished at or before it never fire. Default: when the
+        watcher starts. With the asset state store it applies only until the watcher has saved its ledger.
+    :param kind: ``"model"`` (default) or ``"bulk"``.
+    :param permanent_error_interval: Seconds between retries while Polytomic refuses the watcher.
+    """
+
+    def __init__(
+        self,
+        *,
+        sync_id: str,
+        polytomic_conn_id: str = protocol.DEFAULT_CONN_ID,
+        outcomes: Sequence[str] | str = DEFAULT_OUTCOMES,
+        poll_interval: float = 60.0,
+        watermark: str | None = None,
+        kind: str = "model",
+        permanent_error_interval: float = DEFAULT_PERMANENT_ERROR_INTERVAL,
+    ) -> None:
+        if not EVENT_DRIVEN_SCHEDULING:
+            import airflow
+
+            raise PolytomicError(
+                "PolytomicSyncCompletionTrigger needs Airflow 3: it runs in an AssetWatcher (event-driven "
+                f"scheduling), which Airflow {airflow.__version__} does not have. On Airflow 2, wait for the sync "
+                "in a DAG with PolytomicSyncStatusSensor instead."
+            )
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.sync_id = protocol.validate_id(sync_id, "sync id")
+        self.polytomic_conn_id = polytomic_conn_id
+        self.outcomes = _outcomes(outcomes)
+        self.poll_interval = _positive(poll_interval, "poll_interval")
+        self.permanent_error_interval = _positive(permanent_error_interval, "permanent_error_interval")
+        if kind not in {item.value for item in SyncKind}:
+            raise PolytomicError(f"PolytomicSyncCompletionTrigger kind must be 'model' or 'bulk', got {kind!r:.40}.")
+        self.kind = SyncKind(kind).value
+        if watermark is not None and not _is_timestamp(watermark):
+            raise PolytomicError(f"PolytomicSyncCompletionTrigger watermark must be ISO 8601, got {watermark!r:.60}.")
+        self.watermark = watermark
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "sync_id": self.sync_id,
+                "polytomic_conn_id": self.polytomic_conn_id,
+                "outcomes": list(self.outcomes),
+                "poll_interval": self.poll_interval,
+                # While running: the ledger's high-water mark, so a trigger rebuilt from these kwargs fires no
+                # execution this one handled.
+                "watermark": self.watermark,
+                "kind": self.kind,
+                "permanent_error_interval": self.permanent_error_interval,
+            },
+        )
+
+    @property
+    def state_key(self) -> str:
+        """The asset state store key: one ledger per sync and choice of outcomes (poll interval and connection
+        may change without losing it)."""
+        return f"polytomic-sync-completion/{self.kind}/{self.sync_id}/{'+'.join(self.outcomes)}"
+
+    def _state_store(self) -> _AssetStateStore | None:
+        accessors = getattr(self, "asset_state_store", None)  # set by the Airflow 3.3+ triggerer
+        return _AssetStateStore(accessors) if accessors is not None else None
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Imported here: only the triggerer needs aiohttp, never a DAG file.
+        from airflow_provider_polytomic.hooks.polytomic_async import AsyncPolytomicClient
+
+        kind = SyncKind(self.kind)
+        store = self._state_store()
+        ledger: CompletionLedger | None = None
+        client: AsyncPolytomicClient | None = None
+        failures = 0
+        try:
+            while True:
+                try:
+                    if ledger is None:
+                        ledger = await self._open_ledger(store)
+                    if client is None:
+                        client = await AsyncPolytomicClient.from_connection(self.polytomic_conn_id, self.log)
+                    executions = await self._newly_finished(client, ledger, kind)
+                except Exception as error:  # a watcher logs and carries on, never dies
+                    failures += 1
+                    pause, permanent = self._after_error(error, failures)
+                    if permanent and client is not None:
+                        # Read the connection again next time: the fix (a new key, another host) is made there.
+                        await client.close()
+                        client = None
+                    await asyncio.sleep(pause)
+                    continue
+                if failures:
+                    self.log.info(
+                        "Polytomic sync %s answers again after %d failed poll(s); watching it.", self.sync_id, failures
+                    )
+                    failures = 0
+                for execution in executions:
+                    outcome = outcome_of(execution, kind)
+                    ledger.mark(execution)
+                    self.watermark = ledger.high_water().isoformat()
+                    # Saved before the event is yielded: a crash in between loses an event rather than
+                    # firing one twice.
+                    await self._save(store, ledger)
+                    if outcome is not None and outcome in self.outcomes:
+                        self.log.info(
+                            "Polytomic sync %s execution %s finished (%s): firing.", self.sync_id, execution.id, outcome
+                        )
+                        url = client.config.sync_url(self.sync_id, kind)
+                        payload = completion_payload(
+                            execution, sync_id=self.sync_id, kind=kind, outcome=outcome, sync_url=url
+                        )
+                        yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
+                    else:
+                        self.log.info(
+                            "Polytomic sync %s execution %s finished (%s), not one of outcomes %s: not firing.",
+                            self.sync_id,
+                            execution.id,
+                            outcome,
+                            ", ".join(self.outcomes),
+                        )
+                await asyncio.sleep(self.poll_interval)
+        finally:
+            if client is not None:
+                await client.close()
+
+    async def _open_ledger(self, store: _AssetStateStore | None) -> CompletionLedger:
+        start = parse_timestamp(self.watermark) if self.watermark else datetime.now(timezone.utc)
+        assert start is not None  # noqa: S101 - validated in __init__
+        ledger = CompletionLedger(start)
+        if store is None:
+            how = "no asset state store (Airflow before 3.3, or a trigger run outside the triggerer)"
+        else:
+            saved = CompletionLedger.from_state(await store.get(self.state_key))
+            if saved is not None:
+                ledger = saved
+                how = f"resumed from the asset state store (key '{self.state_key}', {len(saved.seen)} id(s))"
+            else:
+                await store.set(self.state_key, ledger.to_state())
+                how = f"new ledger in the asset state store (key '{self.state_key}')"
+        self.watermark = ledger.high_water().isoformat()
+        self.log.info(
+            "Watching Polytomic %ssync %s (connection '%s') every %g s; firing on: %s. Executions finished at or "
+            "before %s never fire; %s.",
+            "bulk " if self.kind == SyncKind.BULK.value else "",
+            self.sync_id,
+            self.polytomic_conn_id,
+            self.poll_interval,
+            ", ".join(self.outcomes),
+            ledger.watermark.isoformat(),
+            how,
+        )
+        return ledger
+
+    async def _save(self, store: _AssetStateStore | None, ledger: CompletionLedger) -> None:
+        if store is None:
+            return
+        try:
+            await store.set(self.state_key, ledger.to_state())
+        except Exception as error:  # the in-memory ledger still prevents duplicates
+            self.log.warning(
+                "Could not save the Polytomic watcher's ledger to the asset state store (%s: %s); it is kept in "
+                "memory and saved again after the next execution.",
+                type(error).__name__,
+                error,
+            )
+
+    async def _newly_finished(
+        self, client: AsyncPolytomicClient, ledger: CompletionLedger, kind: SyncKind
+    ) -> list[Execution]:
+        """Executions that finished after the ledger's watermark and are not in it yet, oldest first.
+
+        The list is read newest first and stops at the first execution that finished at or before the
+        watermark (a sync runs one execution at a time, so everything older finished earlier still).
+        """
+        found: list[Execution] = []
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            page = await client.run(protocol.list_executions(self.sync_id, page_token=token, kind=kind))
+            older = False
+            for execution in page.executions:
+                at = finished_at(execution)
+                if finished(execution, kind) and at is not None and at <= ledger.watermark:
+                    older = True
+                    break
+                found.append(execution)
+            if older or not page.next_page_token:
+                break
+            token = page.next_page_token
+        else:
+            self.log.warning(
+                "Polytomic sync %s: more than %d pages of executions finished after %s; only these are considered.",
+                self.sync_id,
+                MAX_PAGES,
+                ledger.watermark.isoformat(),
+            )
+        new = [execution for execution in found if finished(execution, kind) and ledger.is_new(execution)]
+        self.log.debug("Polytomic sync %s: %d newly finished execution(s).", self.sync_id, len(new))
+        return sorted(new, key=lambda execution: (finished_at(execution) or _EPOCH, execution.created_at or _EPOCH))
+
+    def _after_error(self, error: Exception, failures: int) -> tuple[float, bool]:
+        """Log ``error``; the pause before the next attempt, and whether the error is permanent."""
+        permanent, text = self._describe(error)
+        if permanent:
+            pause = max(self.poll_interval, self.permanent_error_interval)
+            self.log.error(
+                "Polytomic sync completion watcher for sync %s cannot watch it: %s This does not fix itself: "
+                "no asset events fire until it is fixed. Retrying in %g s (attempt %d).",
+                self.sync_id,
+                text,
+                pause,
+                failures,
+            )
+            return pause, True
+        pause = error_backoff(self.poll_interval, failures)
+        self.log.warning("%s Watching Polytomic sync %s again in %g s.", text, self.sync_id, pause)
+        return pause, False
+
+    def _describe(self, error: Exception) -> tuple[bool, str]:
+        """Whether ``error`` is permanent (needs a person), and what to say about it."""
+        if isinstance(error, PolytomicApiError):
+            return not error.transient, str(error)
+        if isinstance(error, PolytomicBadResponseError):
+            return False, str(error)
+        if isinstance(error, PolytomicError):  # the connection or an id is wrong
+            return True, str(error)
+        if isinstance(error, AirflowNotFoundException):
+            return True, f"Airflow connection '{self.polytomic_conn_id}' is not defined ({error})."
+        return False, f"Unexpected {type(error).__name__}: {error}."
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _outcomes(value: Sequence[str] | str) -> tuple[str, ...]:
+    chosen = [value] if isinstance(value, str) else list(value)
+    unknown = [item for item in chosen if item not in OUTCOMES]
+    if unknown or not chosen:
+        raise PolytomicError(
+            f"PolytomicSyncCompletionTrigger outcomes must be a non-empty list of {', '.join(OUTCOMES)}; "
+            f"got {value!r:.120}."
+        )
+    return tuple(item for item in OUTCOMES if item in chosen)  # one order, so equal choices serialize equally
+
+
+def _positive(value: Any, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not number > 0:
+        raise PolytomicError(f"PolytomicSyncCompletionTrigger {name} must be a positive number, got {value!r:.40}.")
+    return number
+
+
+def _is_timestamp(value: Any) -> bool:
+    try:
+        return parse_timestamp(value) is not None
+    except (TypeError, ValueError):
+        return False
+
+
+__all__ = [
+    "DEFAULT_OUTCOMES",
+    "EVENT_DRIVEN_SCHEDULING",
+    "OUTCOMES",
+    "CompletionLedger",
+    "PolytomicSyncCompletionTrigger",
+    "completion_payload",
+    "outcome_of",
+]
