@@ -67,6 +67,27 @@ def airflow_db() -> None:
     resetdb()
 
 
+@pytest.fixture(scope="session")
+def dagbag(airflow_db: None) -> Any:
+    """The test DAGs in ``tests/dags``, loaded once."""
+    from tests.dag_runs import load_dagbag
+
+    return load_dagbag()
+
+
+@pytest.fixture
+def run_test_dag(dagbag: Any, make_connection: Callable[..., str], logs: Callable[[], str]) -> Callable[..., Any]:
+    """``run_test_dag(dag_id, conf, task_id)``: one ``dag.test()`` run with ``polytomic_default`` on the emulator."""
+    from tests.dag_runs import run_dag
+
+    make_connection("polytomic_default")
+
+    def run(dag_id: str, conf: dict[str, Any], task_id: str) -> Any:
+        return run_dag(dagbag.dags[dag_id], conf, task_id, logs)
+
+    return run
+
+
 @pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> Callable[[], str]:
     """Everything logged so far: Airflow 2 logs through ``logging``, Airflow 3 through structlog to stdout."""

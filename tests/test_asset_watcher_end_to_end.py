@@ -9,8 +9,6 @@ two asset events, and the scheduler makes one DAG run of ``example_polytomic_ass
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,8 +19,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_polytomic.testing import PolytomicEmulator
+from tests.airflow_processes import query, running_airflow
 from tests.conftest import API_KEY
-from tests.test_triggerer_end_to_end import _free_port, _query
 
 ROOT = Path(__file__).resolve().parent.parent
 DAG_ID = "example_polytomic_asset_watcher"
@@ -39,49 +37,16 @@ pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="asset watchers a
 
 @pytest.fixture
 def airflow_processes(tmp_path: Path, emulator: PolytomicEmulator) -> Iterator[tuple[dict[str, str], Path]]:
-    port = _free_port()
-    home = tmp_path / "airflow_home"
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "2",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        # A watcher is registered when the file is parsed after its DAG was unpaused.
-        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
-        "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
-        "POLYTOMIC_EXAMPLE_POKE_INTERVAL": "1",
-        "POLYTOMIC_EXAMPLE_SYNC_ID": SYNC,
-        "AIRFLOW_CONN_POLYTOMIC_DEFAULT": json.dumps(
-            {"conn_type": "polytomic", "host": emulator.url, "password": API_KEY, "extra": {"timeout": 5}}
-        ),
-    }
-    airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
-    processes = []
-    for command in ("api-server", "scheduler", "dag-processor", "triggerer"):
-        log = (tmp_path / f"{command}.log").open("w")
-        processes.append(
-            subprocess.Popen([airflow, command], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        )
-    try:
-        yield env, tmp_path
-    finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    with running_airflow(
+        tmp_path,
+        emulator,
+        {
+            # A watcher is registered when the file is parsed after its DAG was unpaused.
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
+            "POLYTOMIC_EXAMPLE_SYNC_ID": SYNC,
+        },
+    ) as deployment:
+        yield deployment
 
 
 def _json(value: object) -> Any:
@@ -116,9 +81,9 @@ def test_the_asset_watcher_example_runs_once_per_completed_execution(
         pytest.fail(f"gave up waiting for {what} after {DEADLINE} s; process logs:\n{json.dumps(tails, indent=1)}")
 
     def runs() -> list[tuple[object, ...]]:
-        return _query(db, "select run_id, run_type, state from dag_run where dag_id=? order by id", DAG_ID)
+        return query(db, "select run_id, run_type, state from dag_run where dag_id=? order by id", DAG_ID)
 
-    wait_for("the DAG to be parsed", lambda: db.exists() and _query(db, "select 1 from dag where dag_id=?", DAG_ID))
+    wait_for("the DAG to be parsed", lambda: db.exists() and query(db, "select 1 from dag where dag_id=?", DAG_ID))
     subprocess.run([airflow, "dags", "unpause", DAG_ID], env=env, check=True, capture_output=True)
     wait_for("two finished DAG runs", lambda: sum(state in ("success", "failed") for *_, state in runs()) >= 2)
     # Let the watcher poll on for a while: nothing else may fire.
@@ -130,7 +95,7 @@ def test_the_asset_watcher_example_runs_once_per_completed_execution(
     # Each run's task returned the summaries it was given: one execution each, oldest first.
     returned = [
         _json(value)
-        for (value,) in _query(
+        for (value,) in query(
             db,
             "select x.value from xcom x join dag_run r on r.id = x.dag_run_id "
             "where x.dag_id=? and x.task_id='refresh_marts' and x.key='return_value' order by r.id",
@@ -141,11 +106,11 @@ def test_the_asset_watcher_example_runs_once_per_completed_execution(
     assert [summaries[0]["counts"]["insert"] for summaries in returned] == [100, 200]
     assert {summaries[0]["outcome"] for summaries in returned} == {"succeeded"}
 
-    events = [_json(extra) for (extra,) in _query(db, "select extra from asset_event order by id")]
+    events = [_json(extra) for (extra,) in query(db, "select extra from asset_event order by id")]
     assert [event["payload"]["execution_id"] for event in events] == [first, second]
     # Airflow 3.3: the watcher's ledger lives in the asset state store (it saw the failed run, and fired not).
-    if _query(db, "select name from sqlite_master where type='table' and name='asset_state_store'"):
-        ((value,),) = _query(db, "select value from asset_state_store where key like 'polytomic-sync-completion/%'")
+    if query(db, "select name from sqlite_master where type='table' and name='asset_state_store'"):
+        ((value,),) = query(db, "select value from asset_state_store where key like 'polytomic-sync-completion/%'")
         assert set(_json(value)["seen"]) == {first, failed, second}
         assert old not in _json(value)["seen"]
 

@@ -12,8 +12,7 @@ from airflow_provider_polytomic.core.errors import PolytomicConfigError
 from airflow_provider_polytomic.core.models import SUMMARY_MAX_SCHEMAS, Execution, SyncKind
 from airflow_provider_polytomic.core.watch import Verdict, judge
 from airflow_provider_polytomic.testing import EmulatedSync, PolytomicEmulator
-from tests.dag_runs import Run, load_dagbag
-from tests.dag_runs import run_dag as run_dag_test
+from tests.dag_runs import Run
 
 SYNC = "5c2b9e1a-7d3f-4a8b-9c6e-1f0a2b3c4d5e"
 EXEC = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
@@ -77,21 +76,9 @@ def test_bulk_calls_use_the_bulk_api() -> None:
 # -- whole DAG runs -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def dagbag() -> Any:
-    return load_dagbag()
-
-
 @pytest.fixture
-def run_dag(
-    dagbag: Any, airflow_db: None, make_connection: Callable[..., str], logs: Callable[[], str]
-) -> Callable[[str, EmulatedSync], Run]:
-    make_connection("polytomic_default")
-
-    def run(dag_id: str, sync: EmulatedSync) -> Run:
-        return run_dag_test(dagbag.dags[dag_id], {"sync_id": sync.id}, "task", logs)
-
-    return run
+def run_dag(run_test_dag: Callable[..., Run]) -> Callable[[str, EmulatedSync], Run]:
+    return lambda dag_id, sync: run_test_dag(dag_id, {"sync_id": sync.id}, "task")
 
 
 def bulk_sync(emulator: PolytomicEmulator, *steps: dict[str, Any], started: bool = True) -> EmulatedSync:

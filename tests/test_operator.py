@@ -13,8 +13,7 @@ from airflow_provider_polytomic.core.errors import PolytomicSyncFailedError
 from airflow_provider_polytomic.core.watch import SyncWatch
 from airflow_provider_polytomic.operators.polytomic import PolytomicStartSyncOperator
 from airflow_provider_polytomic.testing import EmulatedSync, PolytomicEmulator
-from tests.dag_runs import Run, load_dagbag
-from tests.dag_runs import run_dag as run_dag_test
+from tests.dag_runs import Run
 
 TASK = "run_sync"
 QUICK_RUN = [
@@ -25,21 +24,9 @@ QUICK_RUN = [
 FOREVER = [{"status": "running", "polls": 100_000}]
 
 
-@pytest.fixture(scope="module")
-def dagbag() -> Any:
-    return load_dagbag()
-
-
 @pytest.fixture
-def run_dag(
-    dagbag: Any, airflow_db: None, make_connection: Callable[..., str], logs: Callable[[], str]
-) -> Callable[[str, EmulatedSync], Run]:
-    make_connection("polytomic_default")
-
-    def run(dag_id: str, sync: EmulatedSync) -> Run:
-        return run_dag_test(dagbag.dags[dag_id], {"sync_id": sync.id}, TASK, logs)
-
-    return run
+def run_dag(run_test_dag: Callable[..., Run]) -> Callable[[str, EmulatedSync], Run]:
+    return lambda dag_id, sync: run_test_dag(dag_id, {"sync_id": sync.id}, TASK)
 
 
 def starts(emulator: PolytomicEmulator, sync: EmulatedSync) -> list[Any]:

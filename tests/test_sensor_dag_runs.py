@@ -14,23 +14,15 @@ from typing import Any
 import pytest
 
 from airflow_provider_polytomic.testing import EmulatedSync, PolytomicEmulator
-from tests.dag_runs import Run, load_dagbag
+from tests.dag_runs import Run
 from tests.dag_runs import run_dag as run_dag_test
 from tests.dags.sensor_test_dags import MODES, OUTLET_URI, dag_id
 
 TASK = "wait_for_sync"
 
 
-@pytest.fixture(scope="module")
-def dagbag() -> Any:
-    return load_dagbag()
-
-
 @pytest.fixture
-def run_dag(
-    dagbag: Any, airflow_db: None, make_connection: Callable[..., str], logs: Callable[[], str]
-) -> Iterator[Callable[..., Run]]:
-    make_connection("polytomic_default")
+def run_dag(dagbag: Any, run_test_dag: Callable[..., Run]) -> Iterator[Callable[..., Run]]:
 
     def run(
         mode: str,
@@ -42,10 +34,11 @@ def run_dag(
         execution_id: str = "",
         completed_after: str = "",
     ) -> Run:
-        dag = dagbag.dags[dag_id(mode, soft_fail=soft_fail, record_errors_ok=record_errors_ok, short=short)]
         sync_id = sync if isinstance(sync, str) else sync.id
         conf = {"sync_id": sync_id, "execution_id": execution_id, "completed_after": completed_after}
-        return run_dag_test(dag, conf, TASK, logs)
+        return run_test_dag(
+            dag_id(mode, soft_fail=soft_fail, record_errors_ok=record_errors_ok, short=short), conf, TASK
+        )
 
     yield run
 

@@ -7,10 +7,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_polytomic.testing import PolytomicEmulator
+from tests.airflow_processes import query, running_airflow
 from tests.conftest import API_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,60 +33,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _query(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db, timeout=10) as connection:
-        return connection.execute(sql, args).fetchall()
-
-
 @pytest.fixture
 def airflow_processes(tmp_path: Path, emulator: PolytomicEmulator) -> Iterator[tuple[dict[str, str], Path]]:
-    port = _free_port()
-    home = tmp_path / "airflow_home"
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "2",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
-        "POLYTOMIC_EXAMPLE_POKE_INTERVAL": "1",
-        "AIRFLOW_CONN_POLYTOMIC_DEFAULT": json.dumps(
-            {"conn_type": "polytomic", "host": emulator.url, "password": API_KEY, "extra": {"timeout": 5}}
-        ),
-    }
-    airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
-    processes = []
-    for command in ("api-server", "scheduler", "dag-processor", "triggerer"):
-        log = (tmp_path / f"{command}.log").open("w")
-        processes.append(
-            subprocess.Popen([airflow, command], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        )
-    try:
-        yield env, tmp_path
-    finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    with running_airflow(tmp_path, emulator) as deployment:
+        yield deployment
 
 
 def test_the_real_triggerer_resumes_the_deferrable_sensor(
@@ -119,7 +66,7 @@ def test_the_real_triggerer_resumes_the_deferrable_sensor(
         tails = {path.name: path.read_text(errors="replace")[-3000:] for path in logs_dir.glob("*.log")}
         pytest.fail(f"gave up waiting for {what} after {DEADLINE} s; process logs:\n{json.dumps(tails, indent=1)}")
 
-    wait_for("the DAG to be parsed", lambda: db.exists() and _query(db, "select 1 from dag where dag_id=?", DAG_ID))
+    wait_for("the DAG to be parsed", lambda: db.exists() and query(db, "select 1 from dag where dag_id=?", DAG_ID))
     subprocess.run([airflow, "dags", "unpause", DAG_ID], env=env, check=True, capture_output=True)
     subprocess.run(
         [airflow, "dags", "trigger", DAG_ID, "-c", json.dumps({"sync_id": sync.id})],
@@ -129,7 +76,7 @@ def test_the_real_triggerer_resumes_the_deferrable_sensor(
     )
     wait_for(
         "the DAG run to finish",
-        lambda: _query(
+        lambda: query(
             db,
             "select state from dag_run where dag_id=? and run_id like 'manual%' and state in ('success','failed')",
             DAG_ID,
@@ -137,7 +84,7 @@ def test_the_real_triggerer_resumes_the_deferrable_sensor(
     )
     # Unpausing also schedules today's run (with the DAG's placeholder sync id); only the triggered run counts.
     states = dict(
-        _query(db, "select task_id, state from task_instance where dag_id=? and run_id like 'manual%'", DAG_ID)
+        query(db, "select task_id, state from task_instance where dag_id=? and run_id like 'manual%'", DAG_ID)
     )
     assert states == {"wait_for_sync": "success", "load_reports": "success"}, states
     # The waiting was done by the triggerer (aiohttp), not by a worker (requests).
