@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, Asset, BaseOperatorLink
 
+from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicSyncFailedError
-from airflow_provider_polytomic.core.models import SyncKind
-from airflow_provider_polytomic.core.watch import Judgement, SyncWatch, Verdict
-from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
 
+    from airflow_provider_polytomic.core.watch import Judgement, SyncWatch
+    from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
     from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
 
 SYNC_URL_XCOM_KEY = "polytomic_sync_url"
@@ -49,6 +49,9 @@ class PolytomicWaitMixin:
 
     @cached_property
     def hook(self) -> PolytomicHook:
+        # Imported when a task runs: a DAG file importing the sensor must not pay for requests (~45 ms).
+        from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
+
         return PolytomicHook(polytomic_conn_id=self.polytomic_conn_id)
 
     def _check(self, watch: SyncWatch) -> Judgement:
@@ -66,6 +69,8 @@ class PolytomicWaitMixin:
     @staticmethod
     def _conclude(judgement: Judgement) -> dict[str, Any] | None:
         """The summary when the execution ended well, None while waiting; raises when it ended badly."""
+        from airflow_provider_polytomic.core.watch import Verdict
+
         summary = judgement.summary()
         if judgement.verdict is Verdict.SUCCEEDED and summary is not None:
             return summary

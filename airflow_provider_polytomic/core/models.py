@@ -15,23 +15,14 @@ from typing import Any
 
 from dateutil.parser import isoparse
 
+from airflow_provider_polytomic.core.constants import SyncKind as SyncKind
+
 #: How many error messages a summary keeps, and how long each may be. An execution may report
 #: hundreds of thousands of errors; XCom values, trigger events and logs must stay small.
 SUMMARY_MAX_ERRORS = 5
 SUMMARY_MAX_ERROR_CHARS = 300
 #: How many of a bulk execution's schemas a summary lists.
 SUMMARY_MAX_SCHEMAS = 20
-
-
-class SyncKind(str, enum.Enum):
-    """Model syncs (``/api/syncs``: reverse ETL) and bulk syncs (``/api/bulk/syncs``: ELT)."""
-
-    MODEL = "model"
-    BULK = "bulk"
-
-    @property
-    def api_prefix(self) -> str:
-        return "/api/bulk/syncs" if self is SyncKind.BULK else "/api/syncs"
 
 
 class ExecutionStatus(str, enum.Enum):
@@ -70,7 +61,11 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"expected an RFC 3339 timestamp, got {type(value).__name__} {value!r:.60}")
-    parsed = isoparse(value)
+    try:
+        # The standard library is ~10x faster; Python 3.10's cannot read "Z" or 9-digit fractions, dateutil can.
+        parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
+    except ValueError:
+        parsed = isoparse(value)
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 

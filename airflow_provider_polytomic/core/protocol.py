@@ -20,6 +20,8 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from airflow_provider_polytomic import __version__
+from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID as DEFAULT_CONN_ID
+from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import (
     PolytomicApiError,
     PolytomicAuthError,
@@ -33,12 +35,11 @@ from airflow_provider_polytomic.core.errors import (
     PolytomicUnavailableError,
     RequestContext,
 )
-from airflow_provider_polytomic.core.models import Execution, ExecutionPage, Identity, SyncKind, SyncStatus
+from airflow_provider_polytomic.core.models import Execution, ExecutionPage, Identity, SyncStatus
 from airflow_provider_polytomic.core.retry import RetryPolicy, parse_retry_after
 
 T = TypeVar("T")
 
-DEFAULT_CONN_ID = "polytomic_default"
 DEFAULT_BASE_URL = "https://app.polytomic.com"
 DEFAULT_API_VERSION = "2025-09-18"
 DEFAULT_TIMEOUT = 30.0

@@ -14,6 +14,7 @@ from airflow_provider_polytomic.core import protocol
 from airflow_provider_polytomic.core.errors import PolytomicError
 from airflow_provider_polytomic.core.models import Execution, Identity, SyncKind, SyncStatus
 from airflow_provider_polytomic.core.protocol import ApiCall, ClientConfig
+from airflow_provider_polytomic.core.retry import replay_first
 
 T = TypeVar("T")
 
@@ -147,8 +148,14 @@ class PolytomicHook(BaseHook):
     def run(self, call: ApiCall[T]) -> T:
         """Send ``call``, retrying transient failures, and return its parsed result."""
         config = self.config
+        try:
+            return self._send(config, call)
+        except Exception as error:
+            if not config.retry.is_retryable(error):
+                raise
+            attempt = replay_first(error, self._send)
         retrying = Retrying(**config.retry.tenacity_settings(before_sleep=self._log_retry))
-        return cast(T, retrying(self._send, config, call))
+        return cast(T, retrying(attempt, config, call))
 
     def _send(self, config: ClientConfig, call: ApiCall[T]) -> T:
         context = call.context(config)

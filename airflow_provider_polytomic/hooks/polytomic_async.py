@@ -19,6 +19,7 @@ from tenacity import AsyncRetrying, RetryCallState
 
 from airflow_provider_polytomic.core import protocol
 from airflow_provider_polytomic.core.protocol import ApiCall, ClientConfig
+from airflow_provider_polytomic.core.retry import replay_first
 
 T = TypeVar("T")
 
@@ -76,8 +77,15 @@ class AsyncPolytomicClient:
 
     async def run(self, call: ApiCall[T]) -> T:
         """Send ``call``, retrying transient failures as the hook does, and return its parsed result."""
-        retrying = AsyncRetrying(**self.config.retry.tenacity_settings(before_sleep=self._log_retry))
-        return cast(T, await retrying(self._send, call))
+        policy = self.config.retry
+        try:
+            return await self._send(call)
+        except Exception as error:
+            if not policy.is_retryable(error):
+                raise
+            attempt = replay_first(error, self._send)
+        retrying = AsyncRetrying(**policy.tenacity_settings(before_sleep=self._log_retry))
+        return cast(T, await retrying(attempt, call))
 
     async def _send(self, call: ApiCall[T]) -> T:
         config = self.config

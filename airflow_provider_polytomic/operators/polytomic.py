@@ -9,14 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTaskTimeout, BaseOperator, conf
 
-from airflow_provider_polytomic.core import protocol
+from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicApiError, PolytomicConflictError, PolytomicError
-from airflow_provider_polytomic.core.models import Execution, SyncKind
-from airflow_provider_polytomic.core.watch import SyncWatch
 from airflow_provider_polytomic.waiting import PolytomicSyncLink, PolytomicWaitMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_polytomic.core import protocol
+    from airflow_provider_polytomic.core.models import Execution
+    from airflow_provider_polytomic.core.watch import SyncWatch
 
 EXECUTION_ID_XCOM_KEY = "execution_id"
 #: The run this task itself started (absent when it attached to another): what a timeout after a deferral
@@ -39,7 +41,7 @@ class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
         self,
         *,
         sync_id: str,
-        polytomic_conn_id: str = protocol.DEFAULT_CONN_ID,
+        polytomic_conn_id: str = DEFAULT_CONN_ID,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 60,
@@ -72,6 +74,9 @@ class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
     # -- start --------------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_polytomic.core import protocol
+        from airflow_provider_polytomic.core.watch import SyncWatch
+
         sync_id = protocol.validate_id(self.sync_id, "sync id")
         self._push_sync_url(context, sync_id)
         execution = self._start(context, sync_id)
@@ -101,6 +106,8 @@ class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
             raise
 
     def _start(self, context: Context, sync_id: str) -> Execution:
+        from airflow_provider_polytomic.core import protocol
+
         ti: Any = context["ti"]
         key = self.idempotency_key or protocol.idempotency_key(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
         try:
@@ -189,6 +196,8 @@ class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
         self._cancel("the task was killed")
 
     def _cancel(self, why: str) -> None:
+        from airflow_provider_polytomic.core import protocol
+
         if self._started is None or not self.cancel_on_kill:
             return
         sync_id = protocol.validate_id(self.sync_id, "sync id")
@@ -253,6 +262,8 @@ class PolytomicStartSyncOperator(_PolytomicStartOperator):
         self.test = test
 
     def _start_call(self, sync_id: str, idempotency_key: str) -> protocol.ApiCall[Execution]:
+        from airflow_provider_polytomic.core import protocol
+
         return protocol.start_sync(
             sync_id, idempotency_key=idempotency_key, resync=self.resync, identities=self.identities, test=self.test
         )
@@ -291,6 +302,8 @@ class PolytomicStartBulkSyncOperator(_PolytomicStartOperator):
         self.test = test
 
     def _start_call(self, sync_id: str, idempotency_key: str) -> protocol.ApiCall[Execution]:
+        from airflow_provider_polytomic.core import protocol
+
         return protocol.start_bulk_sync(
             sync_id,
             idempotency_key=idempotency_key,

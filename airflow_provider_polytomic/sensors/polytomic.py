@@ -17,14 +17,14 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicApiError, PolytomicConfigError, PolytomicError
-from airflow_provider_polytomic.core.models import SyncKind, parse_timestamp
-from airflow_provider_polytomic.core.protocol import DEFAULT_CONN_ID
-from airflow_provider_polytomic.core.watch import SyncWatch
 from airflow_provider_polytomic.waiting import SYNC_URL_XCOM_KEY, PolytomicSyncLink, PolytomicWaitMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_polytomic.core.watch import SyncWatch
 
 __all__ = ["SYNC_URL_XCOM_KEY", "PolytomicBulkSyncStatusSensor", "PolytomicSyncLink", "PolytomicSyncStatusSensor"]
 
@@ -170,6 +170,8 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
     # -- shared -------------------------------------------------------------------------------------------
 
     def _new_watch(self, anchor: datetime | None = None) -> SyncWatch:
+        from airflow_provider_polytomic.core.watch import SyncWatch
+
         return SyncWatch(
             sync_id=self.sync_id,
             execution_id=self.execution_id or None,
@@ -180,6 +182,8 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
         )
 
     def _completed_after(self) -> datetime | None:
+        from airflow_provider_polytomic.core.models import parse_timestamp
+
         value = self.completed_after
         if value is None or value == "":
             return None

@@ -1,0 +1,39 @@
+"""A DAG file that imports the sensor or the operators loads only the light part of the provider.
+
+The DAG processor imports every DAG file again and again; the transports (requests, aiohttp) and the rest of
+the core (dateutil, tenacity) load when a task runs. Checked in a fresh interpreter, on top of Airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+PROBE = """
+import json, sys
+import airflow
+from airflow.providers.common.compat.sdk import BaseSensorOperator  # what any DAG file has loaded already
+before = set(sys.modules)
+import airflow_provider_polytomic.sensors.polytomic
+import airflow_provider_polytomic.operators.polytomic
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_importing_the_sensor_and_operators_loads_no_transport() -> None:
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    ours = {name for name in loaded if name.startswith("airflow_provider_polytomic.")}
+    assert ours == {
+        "airflow_provider_polytomic.core",
+        "airflow_provider_polytomic.core.constants",
+        "airflow_provider_polytomic.core.errors",
+        "airflow_provider_polytomic.operators",
+        "airflow_provider_polytomic.operators.polytomic",
+        "airflow_provider_polytomic.sensors",
+        "airflow_provider_polytomic.sensors.polytomic",
+        "airflow_provider_polytomic.waiting",
+    }
+    heavy = {"requests", "aiohttp", "dateutil", "tenacity"}
+    assert not heavy & {name.split(".")[0] for name in loaded}
