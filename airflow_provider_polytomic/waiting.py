@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
 
 SYNC_URL_XCOM_KEY = "polytomic_sync_url"
+#: Airflow's words for "the deferral timed out" (2.x, then 3.x).
+_TRIGGER_TIMEOUT_ERRORS = frozenset({"Trigger/execution timeout", "Trigger timeout"})
 EVENT_VERDICTS = ("succeeded", "failed", "error", "timeout")
 
 
@@ -96,6 +98,17 @@ class PolytomicWaitMixin:
         if verdict == "error":
             raise PolytomicError(message)
         raise PolytomicError(f"PolytomicSyncStatusTrigger sent a '{verdict}' event without a summary: {event!r:.300}")
+
+    def _deferral_failure(self, sync_id: str, next_kwargs: dict[str, Any] | None) -> Exception:
+        """What to raise when Airflow resumes the task with ``__fail__`` instead of the trigger's event.
+
+        A deferral timeout is a timeout (never retried; Airflow 2 would make it a retryable error);
+        anything else (a crashed trigger) is a plain, retryable failure.
+        """
+        error = str((next_kwargs or {}).get("error", "unknown"))
+        if error in _TRIGGER_TIMEOUT_ERRORS:
+            return AirflowSensorTimeout(f"Timed out waiting for Polytomic sync {sync_id}.")
+        return PolytomicError(f"The Polytomic trigger failed ({error}); see the task log.")
 
     def _trigger(
         self, watch: SyncWatch, *, poll_interval: float, deadline: float | None, anchor: str | None = None

@@ -27,7 +27,6 @@ STARTED_XCOM_KEY = "polytomic_started_execution"
 IF_RUNNING = ("attach", "fail")
 #: The trigger's own deadline fires first, so a timeout cancels the run; Airflow's deferral timeout is the backstop.
 _DEFERRAL_GRACE = 60.0
-_TRIGGER_TIMEOUT_ERRORS = frozenset({"Trigger/execution timeout", "Trigger timeout"})
 
 
 class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
@@ -175,13 +174,12 @@ class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         if next_method == "__fail__":
-            # Only when Airflow's deferral timeout beats the trigger's own deadline (it has a grace period).
-            error = str((next_kwargs or {}).get("error", "unknown"))
-            if error in _TRIGGER_TIMEOUT_ERRORS:
+            failure = self._deferral_failure(self.sync_id, next_kwargs)
+            if isinstance(failure, AirflowSensorTimeout):
+                # Only when Airflow's deferral timeout beats the trigger's own deadline (it has a grace period).
                 self._started = self._started_before_deferral(context)
                 self._cancel("the wait timed out")
-                raise AirflowSensorTimeout(f"Timed out waiting for Polytomic sync {self.sync_id}.")
-            raise PolytomicError(f"The Polytomic trigger failed ({error}); see the task log.")
+            raise failure
         return super().resume_execution(next_method, next_kwargs, context)
 
     def _started_before_deferral(self, context: Context) -> str | None:

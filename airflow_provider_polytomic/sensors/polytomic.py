@@ -18,7 +18,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
-from airflow_provider_polytomic.core.errors import PolytomicApiError, PolytomicConfigError, PolytomicError
+from airflow_provider_polytomic.core.errors import PolytomicApiError, PolytomicConfigError
 from airflow_provider_polytomic.waiting import SYNC_URL_XCOM_KEY, PolytomicSyncLink, PolytomicWaitMixin
 
 if TYPE_CHECKING:
@@ -27,9 +27,6 @@ if TYPE_CHECKING:
     from airflow_provider_polytomic.core.watch import SyncWatch
 
 __all__ = ["SYNC_URL_XCOM_KEY", "PolytomicBulkSyncStatusSensor", "PolytomicSyncLink", "PolytomicSyncStatusSensor"]
-
-#: Airflow's words for "the deferral timed out" (2.x, then 3.x).
-_TRIGGER_TIMEOUT_ERRORS = frozenset({"Trigger/execution timeout", "Trigger timeout"})
 
 
 class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
@@ -161,10 +158,7 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
         # deferral timeout into a retryable error); this keeps the poke-mode semantics described above.
         with self._soft_fail():
             if next_method == "__fail__":
-                error = str((next_kwargs or {}).get("error", "unknown"))
-                if error in _TRIGGER_TIMEOUT_ERRORS:
-                    raise AirflowSensorTimeout(f"Timed out waiting for Polytomic sync {self.sync_id}.")
-                raise PolytomicError(f"The Polytomic trigger failed ({error}); see the task log.")
+                raise self._deferral_failure(self.sync_id, next_kwargs)
             return getattr(self, next_method)(context, **(next_kwargs or {}))
 
     # -- shared -------------------------------------------------------------------------------------------
