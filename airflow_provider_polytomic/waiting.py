@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, Asset, BaseOperatorLink
 
 from airflow_provider_polytomic.core.constants import SyncKind
-from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicSyncFailedError
+from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicSyncFailedError, is_transient
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
@@ -67,6 +67,18 @@ class PolytomicWaitMixin:
         else:
             self.log.info("%s Waited %.0f s.", judgement.message, waited)
         return judgement
+
+    def _poll_once(self, watch: SyncWatch, then: str) -> dict[str, Any] | None:
+        """One poll: the summary when the execution ended well, None while waiting or while Polytomic is
+        temporarily unreachable (the request's own retries spent; ``then`` says what happens next). Raises when
+        the execution ended badly or the error is permanent."""
+        try:
+            return self._conclude(self._check(watch))
+        except PolytomicError as error:
+            if not is_transient(error):
+                raise
+            self.log.warning("%s %s", error, then)
+            return None
 
     @staticmethod
     def _conclude(judgement: Judgement) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ import base64
 import json
 import re
 from email.utils import formatdate
+from pathlib import Path
 
 import pytest
 from tenacity import Retrying
@@ -84,7 +85,7 @@ def test_missing_api_key_names_the_connection(password: str | None) -> None:
         config(password=password)
 
 
-def test_extras_are_read_with_types_and_defaults() -> None:
+def test_extras_are_read_with_types_and_defaults(tmp_path: Path) -> None:
     cfg = config(
         extra={
             "api_version": "2024-02-08",
@@ -99,7 +100,9 @@ def test_extras_are_read_with_types_and_defaults() -> None:
     assert cfg.retry.max_retries == 0
     assert cfg.retry.initial_delay == 0
     assert cfg.verify is False
-    assert config(extra={"verify": "/etc/ssl/ca.pem"}).verify == "/etc/ssl/ca.pem"
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert config(extra={"verify": str(bundle)}).verify == str(bundle)
     assert config(extra={"extra__polytomic__timeout": "7", "api_version": ""}).timeout == 7
     defaults = config()
     assert (defaults.timeout, defaults.retry.max_retries, defaults.verify) == (30.0, 4, True)

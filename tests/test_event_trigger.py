@@ -475,3 +475,47 @@ def test_transient_errors_back_off_and_keep_watching(
     text = logs()
     assert "HTTP 503" in text and f"Watching Polytomic sync {SYNC} again in" in text
     assert "does not fix itself" not in text
+
+
+@needs_airflow_3
+def test_overlapping_pages_fire_each_execution_once(make_connection: Callable[..., str]) -> None:
+    """Offset page tokens shift when a run starts mid-scan: page 1 [1,2,3], page 2 [3,4,5]. Five executions, five
+    events (the watcher used to fire execution 3 twice: a duplicate DAG run)."""
+    from tests import faultservers
+
+    now = datetime.now(timezone.utc)
+    ids = [f"{n}{n}{n}{n}{n}{n}{n}{n}-0000-4000-8000-000000000000" for n in range(1, 6)]
+
+    def execution(index: int) -> dict[str, Any]:
+        finished = now + timedelta(minutes=10 - index)  # newest first, all after the watcher's watermark
+        return {
+            "id": ids[index],
+            "status": "completed",
+            "created_at": (finished - timedelta(minutes=1)).isoformat(),
+            "completed_at": finished.isoformat(),
+        }
+
+    def pages(method: str, path: str, headers: dict[str, str]) -> faultservers.Answer:
+        if "page_token=2" in path:
+            document = {"data": [execution(i) for i in (2, 3, 4)], "pagination": {"next_page_token": None}}
+        else:
+            document = {"data": [execution(i) for i in (0, 1, 2)], "pagination": {"next_page_token": "2"}}
+        return 200, {}, json.dumps(document).encode()
+
+    with faultservers.http_server(pages) as server:
+        trigger = PolytomicSyncCompletionTrigger(
+            sync_id=SYNC,
+            polytomic_conn_id=make_connection(host=server.url),
+            poll_interval=0.05,
+            watermark=(now - timedelta(hours=1)).isoformat(),
+        )
+
+        async def scenario() -> None:
+            async with Watcher(trigger) as watcher:
+                await watcher.events_reach(5)
+                target = len(server.requests) + 4
+                await watcher.until("two more scans", lambda: len(server.requests) >= target)
+            assert sorted(watcher.ids()) == sorted(ids)
+            assert len(watcher.ids()) == 5
+
+        run(scenario)

@@ -27,6 +27,7 @@ def test_importing_the_sensor_and_operators_loads_no_transport() -> None:
     ours = {name for name in loaded if name.startswith("airflow_provider_polytomic.")}
     assert ours == {
         "airflow_provider_polytomic.core",
+        "airflow_provider_polytomic.core.bounds",
         "airflow_provider_polytomic.core.constants",
         "airflow_provider_polytomic.core.errors",
         "airflow_provider_polytomic.operators",

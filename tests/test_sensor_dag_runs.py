@@ -286,6 +286,21 @@ def test_a_malformed_answer_fails_with_a_clear_message(
     assert "the body is not JSON" in run.log
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_connection_that_can_never_work_fails_at_once_even_under_soft_fail(
+    mode: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator, make_connection: Callable[..., str]
+) -> None:
+    """A key with a trailing newline used to be a "temporary" error waited out until the timeout, then skipped."""
+    from tests.conftest import API_KEY
+
+    sync = script(emulator, RUNNING, COMPLETED)
+    make_connection("polytomic_default", password=API_KEY + "\n")
+    run = run_dag(mode, sync, soft_fail=True)
+    assert run.task_state == "failed"
+    assert "API key (password field)" in run.log and "polytomic_default" in run.log
+    assert emulator.requests == []
+
+
 # -- outlets --------------------------------------------------------------------------------------------------
 
 

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+import pytest
+
 from airflow_provider_polytomic.testing import PolytomicEmulator
 from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
 from tests.conftest import API_KEY
@@ -116,3 +118,53 @@ def test_a_restarted_trigger_carries_on_with_the_same_execution(
     event = asyncio.run(round_trip(original).wait())
     assert event["verdict"] == "succeeded"
     assert event["execution_id"] == sync.executions[0].id
+
+
+def test_a_connection_that_can_never_work_ends_the_trigger_with_an_error_event(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    for conn_id, named in (
+        (make_connection("spaced", host="exa mple.com"), "contains a blank"),
+        (make_connection("newline", password=API_KEY + "\n"), "API key (password field)"),
+        ("not_defined_anywhere", "Airflow connection 'not_defined_anywhere' is not defined"),
+    ):
+        trigger = PolytomicSyncStatusTrigger(sync_id=SYNC, polytomic_conn_id=conn_id, poll_interval=0.05)
+        event = asyncio.run(trigger.wait())  # an event, not a raw ValueError or AirflowNotFoundException
+        assert event["verdict"] == "error" and named in event["message"], event
+        assert API_KEY not in json.dumps(event)
+    assert emulator.requests == []
+
+
+def test_a_timeout_after_a_run_of_503s_says_polytomic_was_failing(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    emulator.add_sync(id=SYNC, executions=[{"steps": [{"status": "running", "polls": 1000}]}])
+    emulator.add_fault("status", path=f"/api/syncs/{SYNC}/status", status=503)
+    trigger = PolytomicSyncStatusTrigger(
+        sync_id=SYNC,
+        polytomic_conn_id=make_connection(max_retries=0),
+        poll_interval=0.05,
+        deadline=time.time() + 0.5,
+    )
+    event = asyncio.run(trigger.wait())
+    assert event["verdict"] == "timeout"
+    assert "Polytomic was failing" in event["message"] and "HTTP 503" in event["message"]
+
+
+@pytest.mark.parametrize("interval", [0, -1, float("nan"), float("inf")])
+def test_a_poll_interval_that_would_hammer_polytomic_is_refused(interval: float) -> None:
+    from airflow_provider_polytomic.core.errors import PolytomicConfigError
+    from airflow_provider_polytomic.operators.polytomic import (
+        PolytomicStartBulkSyncOperator,
+        PolytomicStartSyncOperator,
+    )
+    from airflow_provider_polytomic.sensors.polytomic import PolytomicSyncStatusSensor
+
+    with pytest.raises(PolytomicConfigError, match="poll_interval must be a positive number"):
+        PolytomicSyncStatusTrigger(sync_id=SYNC, poll_interval=interval)
+    for operator in (PolytomicStartSyncOperator, PolytomicStartBulkSyncOperator):
+        with pytest.raises(PolytomicConfigError, match="poll_interval must be a positive number"):
+            operator(task_id="start", sync_id=SYNC, poll_interval=interval)
+    if interval == interval and interval != float("inf"):  # Airflow itself refuses nan and inf poke intervals
+        with pytest.raises((PolytomicConfigError, ValueError), match="poke_interval"):
+            PolytomicSyncStatusSensor(task_id="wait", sync_id=SYNC, poke_interval=interval)

@@ -109,6 +109,16 @@ class PolytomicBadResponseError(PolytomicError):
     """Polytomic answered 2xx with a body this provider cannot read."""
 
 
+def is_transient(error: BaseException) -> bool:
+    """The provider's one answer to "may trying again later help?", asked by the retry policy, the sensor, the
+    operators and both triggers.
+
+    Yes for a request that got no answer or timed out, 408, 429 and 5xx. No for everything else: a wrong key,
+    an unknown sync, a malformed connection, a body that cannot be read, an unexpected exception.
+    """
+    return isinstance(error, PolytomicApiError) and error.transient
+
+
 class PolytomicSyncFailedError(AirflowFailException, PolytomicError):
     """The watched execution ended badly (failed, canceled, interrupted, or completed with record errors).
 

@@ -9,6 +9,7 @@ the protocol layer turns into :class:`~airflow_provider_polytomic.core.errors.Po
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -23,6 +24,10 @@ SUMMARY_MAX_ERRORS = 5
 SUMMARY_MAX_ERROR_CHARS = 300
 #: How many of a bulk execution's schemas a summary lists.
 SUMMARY_MAX_SCHEMAS = 20
+#: Longest status or type kept (the documented ones are under 20 characters; longer is unknown anyway).
+MAX_STATUS_CHARS = 64
+#: Longest error message kept from an execution (summaries and messages cut them shorter still).
+MAX_MESSAGE_CHARS = 2000
 
 
 class ExecutionStatus(str, enum.Enum):
@@ -77,8 +82,8 @@ def _optional_int(payload: dict[str, Any], key: str) -> int | None:
     value = payload.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"counts.{key} should be a number, got {value!r:.60}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"counts.{key} should be a finite number, got {value!r:.60}")
     return int(value)
 
 
@@ -188,11 +193,15 @@ class Execution:
         status = payload.get("status")
         if not isinstance(execution_id, str) or not execution_id:
             raise ValueError("execution has no id")
+        if len(execution_id) > 64 or not execution_id.isprintable() or any(c.isspace() for c in execution_id):
+            raise ValueError(f"execution id {execution_id!r:.80} is not an id")
         if not isinstance(status, str) or not status:
             raise ValueError(f"execution {execution_id} has no status")
         errors = payload.get("errors") or []
         if not isinstance(errors, list):
             raise ValueError(f"execution {execution_id}: errors should be a list")
+        # [null] or [""] is no error at all.
+        errors = [message for message in errors if message is not None and str(message).strip()]
         kind = payload.get("type")
         counts = ExecutionCounts.from_api(payload.get("counts"))
         if payload.get("counts") is None and any(key in payload for key in ("record_count", "error_count")):
@@ -209,13 +218,13 @@ class Execution:
             raise ValueError(f"execution {execution_id}: schemas should be a list")
         return cls(
             id=execution_id,
-            status=status,
-            type=kind if isinstance(kind, str) else None,
+            status=truncate(status, MAX_STATUS_CHARS),
+            type=truncate(kind, MAX_STATUS_CHARS) if isinstance(kind, str) else None,
             created_at=parse_timestamp(payload.get("created_at")),
             started_at=parse_timestamp(payload.get("started_at")),
             completed_at=parse_timestamp(payload.get("completed_at")),
             counts=counts,
-            errors=tuple(str(message) for message in errors),
+            errors=tuple(truncate(str(message), MAX_MESSAGE_CHARS) for message in errors),
             schemas=tuple(SchemaStatus.from_api(schema) for schema in schemas),
         )
 
@@ -263,6 +272,11 @@ class Execution:
 
 def truncate(text: str, limit: int = SUMMARY_MAX_ERROR_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def finished_at(execution: Execution) -> datetime | None:
+    """When a finished execution ended: ``completed_at``, else (an API that omits it) its start or creation."""
+    return execution.completed_at or execution.started_at or execution.created_at
 
 
 @dataclass(frozen=True)

@@ -8,18 +8,22 @@ decides *what* is sent and *what an answer means* lives here, once.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Generic, TypeVar
-from urllib.parse import urlsplit
 
-from airflow_provider_polytomic import __version__
+from airflow_provider_polytomic.core.config import (  # noqa: F401 - re-exported: the protocol's settings
+    DEFAULT_API_VERSION,
+    DEFAULT_BASE_URL,
+    DEFAULT_SYNC_URL_TEMPLATE,
+    DEFAULT_TIMEOUT,
+    USER_AGENT,
+    ClientConfig,
+)
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID as DEFAULT_CONN_ID
 from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import (
@@ -28,200 +32,20 @@ from airflow_provider_polytomic.core.errors import (
     PolytomicBadResponseError,
     PolytomicConfigError,
     PolytomicConflictError,
-    PolytomicInvalidIdError,
     PolytomicNotFoundError,
     PolytomicRateLimitError,
     PolytomicRequestError,
     PolytomicUnavailableError,
     RequestContext,
 )
+from airflow_provider_polytomic.core.ids import validate_id as validate_id
 from airflow_provider_polytomic.core.models import Execution, ExecutionPage, Identity, SyncStatus
-from airflow_provider_polytomic.core.retry import RetryPolicy, parse_retry_after
+from airflow_provider_polytomic.core.retry import parse_retry_after
 
 T = TypeVar("T")
 
-DEFAULT_BASE_URL = "https://app.polytomic.com"
-DEFAULT_API_VERSION = "2025-09-18"
-DEFAULT_TIMEOUT = 30.0
-USER_AGENT = f"airflow-provider-polytomic/{__version__}"
-#: Where a sync lives in the Polytomic web app. Unverified by Polytomic's docs, hence overridable per
-#: connection (extra ``sync_url_template``).
-DEFAULT_SYNC_URL_TEMPLATE = "{base_url}/syncs/{sync_id}"
-DEFAULT_BULK_SYNC_URL_TEMPLATE = "{base_url}/bulk/syncs/{sync_id}"
-
-_API_VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Connection settings
-# ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClientConfig:
-    """Everything a transport needs from the Airflow connection. The credentials are kept out of repr."""
-
-    conn_id: str
-    base_url: str
-    authorization: str = field(repr=False)
-    api_version: str = DEFAULT_API_VERSION
-    timeout: float = DEFAULT_TIMEOUT
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    verify: bool | str = True
-    sync_url_template: str = DEFAULT_SYNC_URL_TEMPLATE
-
-    @classmethod
-    def from_connection(
-        cls,
-        conn_id: str,
-        *,
-        host: str | None,
-        port: int | None = None,
-        login: str | None,
-        password: str | None,
-        extra: Mapping[str, Any] | None,
-    ) -> ClientConfig:
-        """Read an Airflow connection's fields (see the README for what each one means)."""
-        extra = _plain_extra(extra or {})
-        if not password:
-            raise PolytomicConfigError(
-                f"Connection '{conn_id}' has no Polytomic API key: put the key in the connection's "
-                "password field (labelled 'API key' in the UI)."
-            )
-        if login:
-            token = base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
-            authorization = f"Basic {token}"
-        else:
-            authorization = f"Bearer {password}"
-
-        api_version = str(extra.get("api_version") or DEFAULT_API_VERSION)
-        if not _API_VERSION_PATTERN.match(api_version):
-            raise PolytomicConfigError(
-                f"Connection '{conn_id}': extra 'api_version' must be a date such as "
-                f"{DEFAULT_API_VERSION!r}, got {api_version!r}."
-            )
-        template = str(extra.get("sync_url_template") or DEFAULT_SYNC_URL_TEMPLATE)
-        return cls(
-            conn_id=conn_id,
-            base_url=normalize_base_url(conn_id, host, port),
-            authorization=authorization,
-            api_version=api_version,
-            timeout=_positive_number(conn_id, extra, "timeout", DEFAULT_TIMEOUT),
-            retry=RetryPolicy(
-                max_retries=int(_positive_number(conn_id, extra, "max_retries", RetryPolicy.max_retries, zero=True)),
-                initial_delay=_positive_number(conn_id, extra, "retry_delay", RetryPolicy.initial_delay, zero=True),
-            ),
-            verify=_verify_setting(conn_id, extra.get("verify", True)),
-            sync_url_template=template,
-        )
-
-    def headers(
-        self, *, idempotency_key: str | None = None, has_body: bool = False, client: str | None = None
-    ) -> dict[str, str]:
-        """Request headers; ``client`` names the transport in the User-Agent (worker or triggerer, in server logs)."""
-        headers = {
-            "Authorization": self.authorization,
-            "X-Polytomic-Version": self.api_version,
-            "Accept": "application/json",
-            "User-Agent": f"{USER_AGENT} ({client})" if client else USER_AGENT,
-        }
-        if has_body:
-            headers["Content-Type"] = "application/json"
-        if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
-        return headers
-
-    def sync_url(self, sync_id: str, kind: SyncKind = SyncKind.MODEL) -> str:
-        """The sync's page in the Polytomic web app (a custom template serves both kinds)."""
-        template = self.sync_url_template
-        if kind is SyncKind.BULK and template == DEFAULT_SYNC_URL_TEMPLATE:
-            template = DEFAULT_BULK_SYNC_URL_TEMPLATE
-        return template.format(base_url=self.base_url, sync_id=sync_id)
-
-
-def _plain_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
-    """Accept both ``key`` and the older form-prefixed ``extra__polytomic__key`` spellings."""
-    prefix = "extra__polytomic__"
-    plain = {key.removeprefix(prefix): value for key, value in extra.items() if key.startswith(prefix)}
-    plain.update({key: value for key, value in extra.items() if not key.startswith(prefix)})
-    # A form leaves empty strings for fields the user did not fill in.
-    return {key: value for key, value in plain.items() if value is not None and value != ""}
-
-
-def normalize_base_url(conn_id: str, host: str | None, port: int | None = None) -> str:
-    """``host`` as a base URL: default when empty, ``https://`` added to a bare host, no trailing ``/``."""
-    host = (host or "").strip()
-    if not host:
-        return DEFAULT_BASE_URL
-    if "://" not in host:
-        host = f"https://{host}"
-    parts = urlsplit(host)
-    if parts.scheme not in ("http", "https"):
-        raise PolytomicConfigError(
-            f"Connection '{conn_id}': the base URL must use http or https, got scheme {parts.scheme!r}."
-        )
-    if not parts.hostname:
-        raise PolytomicConfigError(f"Connection '{conn_id}': the base URL {host!r} names no host.")
-    if parts.username or parts.password:
-        raise PolytomicConfigError(
-            f"Connection '{conn_id}': do not put credentials in the base URL; use the password field."
-        )
-    netloc = parts.netloc
-    if port and parts.port is None:
-        netloc = f"{netloc}:{port}"
-    return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
-
-
-def _positive_number(conn_id: str, extra: Mapping[str, Any], key: str, default: float, zero: bool = False) -> float:
-    value = extra.get(key, default)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if not (number > 0 or (zero and number == 0)):
-        wanted = "zero or a positive number" if zero else "a positive number"
-        raise PolytomicConfigError(f"Connection '{conn_id}': extra {key!r} must be {wanted}, got {value!r}.")
-    return number
-
-
-def _verify_setting(conn_id: str, value: Any) -> bool | str:
-    """``verify``: true (default), false, or the path of a CA bundle."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip()
-    if text.lower() in ("true", "1", "yes"):
-        return True
-    if text.lower() in ("false", "0", "no"):
-        return False
-    if not text:
-        raise PolytomicConfigError(f"Connection '{conn_id}': extra 'verify' is empty.")
-    return text
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Ids
-# ---------------------------------------------------------------------------------------------------------
-
-
-def validate_id(value: Any, what: str) -> str:
-    """``value`` as a canonical UUID string, or :class:`PolytomicInvalidIdError` naming the bad value.
-
-    Ids go into URL paths, so anything else (``../../api/me``, an empty string, an unrendered template)
-    is refused before a request is sent.
-    """
-    text = value.strip() if isinstance(value, str) else value
-    try:
-        if not isinstance(text, str):
-            raise ValueError
-        parsed = uuid.UUID(text)
-        if len(text) != 36:
-            raise ValueError  # uuid.UUID also takes braces, urn: prefixes and bare hex
-    except ValueError:
-        hint = " It looks like an unrendered template." if isinstance(value, str) and "{{" in value else ""
-        raise PolytomicInvalidIdError(
-            f"Polytomic {what} must be a UUID such as '248df4b7-aa70-47b8-a036-33ac447e668d', got {value!r:.120}.{hint}"
-        ) from None
-    return str(parsed)
+#: How much of Polytomic's own error text a message quotes.
+MAX_API_MESSAGE_CHARS = 500
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -257,16 +81,21 @@ class ApiCall(Generic[T]):
         return RequestContext(config.conn_id, self.method, self.path, self.sync_id, self.execution_id)
 
     def read(self, config: ClientConfig, status: int, headers: Mapping[str, str], body: bytes) -> T:
-        """The parsed result of a 2xx answer, or the error that any other answer means."""
+        """The parsed result of a 2xx answer, or the error that any other answer means.
+
+        The body is scrubbed of the credentials first, so nothing built from it (an error message, an
+        execution's errors, a trigger event) can carry the key.
+        """
         context = self.context(config)
+        body = config.scrub(body)
         if not 200 <= status < 300:
-            raise error_for_status(context, status, headers, body)
+            raise error_for_status(context, status, {k: config.scrub_text(v) for k, v in headers.items()}, body)
         try:
-            document = json.loads(body)
-        except ValueError:
+            document = json.loads(body, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as error:
             raise PolytomicBadResponseError(
-                f"Polytomic answered {context.describe()} with HTTP {status} but the body is not JSON: "
-                f"{_snippet(body)!r}"
+                f"Polytomic answered {context.describe()} with HTTP {status} but the body is not JSON "
+                f"({type(error).__name__}): {_snippet(body)!r}"
             ) from None
         if not isinstance(document, dict) or "data" not in document:
             raise PolytomicBadResponseError(
@@ -274,10 +103,15 @@ class ApiCall(Generic[T]):
             )
         try:
             return self.parse(document if self.whole_document else document["data"])
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, OverflowError, RecursionError, AttributeError) as error:
             raise PolytomicBadResponseError(
-                f"Polytomic answered {context.describe()} with a body this provider cannot read: {error}"
+                f"Polytomic answered {context.describe()} with a body this provider cannot read: "
+                f"{str(error)[:MAX_API_MESSAGE_CHARS]}"
             ) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def get_sync_status(sync_id: str, kind: SyncKind = SyncKind.MODEL) -> ApiCall[SyncStatus]:
@@ -430,15 +264,19 @@ def api_message(body: bytes) -> str | None:
     """Polytomic's own explanation: ``message``, else ``error``, else the start of the body."""
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         document = None
     if isinstance(document, dict):
         for key in ("message", "error"):
             value = document.get(key)
             if isinstance(value, str) and value.strip():
-                return value.strip()
+                return _bounded(value.strip())
     text = _snippet(body)
     return text or None
+
+
+def _bounded(text: str, limit: int = MAX_API_MESSAGE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def error_for_status(
@@ -452,6 +290,14 @@ def error_for_status(
     thing = "execution" if context.execution_id else "sync" if context.sync_id else "resource"
     hint = _HINTS.get(status, "Polytomic could not answer; this is usually temporary." if status >= 500 else "")
     hint = hint.format(conn=context.conn_id, thing=thing)
+    if 300 <= status < 400:
+        location = next((v for k, v in headers.items() if k.lower() == "location"), None)
+        hint = (
+            f"Polytomic redirected to {_bounded(location, 200)!r}; redirects are not followed (the key would go "
+            "along): set the connection's host to where Polytomic really answers."
+            if location
+            else "Redirects are not followed: check the connection's host."
+        )
     text = f"Polytomic answered {context.describe()} with HTTP {status} {reason}"
     text += f": {message}." if message else "."
     if hint:
@@ -475,25 +321,6 @@ def error_for_status(
         http_status=status,
         api_message=message,
         retry_after=parse_retry_after(headers) if kind.transient else None,
-    )
-
-
-def transport_error(
-    context: RequestContext, reason: str, *, timed_out: bool, timeout: float
-) -> PolytomicUnavailableError:
-    """The error for a request that got no HTTP answer (connection refused or dropped, or timed out)."""
-    if timed_out:
-        what = f"no answer within {timeout:g} s (extra 'timeout' of connection '{context.conn_id}')"
-    else:
-        what = f"the connection failed ({reason})"
-    return PolytomicUnavailableError(f"Polytomic request {context.describe()} failed: {what}.", context=context)
-
-
-def tls_error(context: RequestContext, reason: str) -> PolytomicConfigError:
-    """Certificate verification failed: not transient, and the fix is in the connection."""
-    return PolytomicConfigError(
-        f"TLS verification failed for {context.describe()}: {reason}. For an on-premises install with a "
-        "private CA, set extra 'verify' of the connection to the CA bundle's path."
     )
 
 

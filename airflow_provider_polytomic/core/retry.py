@@ -8,6 +8,7 @@ as ``tenacity`` settings so the sync transport (``Retrying``) and the async one 
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,8 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from airflow_provider_polytomic.core.errors import is_transient
+
 if TYPE_CHECKING:
     from airflow_provider_polytomic.core.errors import PolytomicApiError
+
+#: The longest wait a server may ask for: ``Retry-After`` beyond it (or not a finite number) is cut to it.
+MAX_RETRY_AFTER = 120.0
 
 
 def replay_first(error: BaseException, send: Callable[..., Any]) -> Callable[..., Any]:
@@ -51,17 +57,17 @@ class RetryPolicy:
     initial_delay: float = 1.0
     max_delay: float = 30.0
     #: A longer ``Retry-After`` than this is cut to it, so one answer cannot park a task for hours.
-    max_retry_after: float = 120.0
+    max_retry_after: float = MAX_RETRY_AFTER
 
     def is_retryable(self, error: BaseException) -> bool:
-        return bool(getattr(error, "transient", False))
+        return is_transient(error)
 
     def wait_for(self, error: BaseException | None, backoff: float) -> float:
         """The pause before the next attempt: ``Retry-After`` when the server sent one, else ``backoff``."""
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
-            return float(min(max(retry_after, 0.0), self.max_retry_after))
-        return backoff
+            return seconds_within(retry_after, self.max_retry_after)
+        return seconds_within(backoff, self.max_delay)
 
     def describe_retry(self, state: RetryCallState) -> str:
         """The log line before a retry: what failed, how long the pause, which attempt comes next."""
@@ -105,23 +111,37 @@ def _with_attempts(error: BaseException, attempts: int) -> BaseException:
     return error
 
 
+def seconds_within(value: float, cap: float) -> float:
+    """``value`` clamped to [0, cap]; anything that is not a finite number (``nan``) becomes ``cap``.
+
+    A ``nan`` handed to ``asyncio.sleep`` corrupts the shared event loop's timers; nothing read from the network
+    reaches a sleep without passing through here.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return cap
+    if math.isnan(number):
+        return cap
+    return min(max(number, 0.0), cap)
+
+
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait as the server asks: ``retry-after-ms``, ``Retry-After`` (seconds or HTTP date)."""
+    """Seconds to wait as the server asks: ``retry-after-ms``, ``Retry-After`` (seconds or HTTP date).
+
+    Always finite and within [0, :data:`MAX_RETRY_AFTER`], or None when absent or unreadable.
+    """
     lowered = {key.lower(): value for key, value in headers.items()}
-    milliseconds = lowered.get("retry-after-ms")
+    milliseconds = _finite(lowered.get("retry-after-ms"))
     if milliseconds is not None:
-        try:
-            return max(float(milliseconds) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        return seconds_within(milliseconds / 1000.0, MAX_RETRY_AFTER)
     value = lowered.get("retry-after")
     if value is None:
         return None
     value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    seconds = _finite(value)
+    if seconds is not None:
+        return seconds_within(seconds, MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -129,4 +149,14 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
     if when is None:
         return None
     now = time.time() if now is None else now
-    return max(when.timestamp() - now, 0.0)
+    return seconds_within(when.timestamp() - now, MAX_RETRY_AFTER)
+
+
+def _finite(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None

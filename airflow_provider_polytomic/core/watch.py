@@ -12,8 +12,10 @@ Which execution is judged:
   it is followed by id until it ends, even if a newer run starts meanwhile.
 - ``completed_after``: executions created before it do not count.
 - ``anchor`` (a process that lost its memory: a rescheduled poke, a restarted trigger): the executions list is
-  read instead, and the oldest execution still in progress at, or started after, the anchor is judged — the
-  one the watch would have followed had it never forgotten.
+  read instead, and the execution in progress at the anchor is judged, else the first one created after it —
+  the one the watch would have followed had it never forgotten. A run created before the anchor that had
+  finished by then, or whose status is unknown, is never chosen: its end time is ``completed_at``, else (when
+  the API leaves it null) its start or creation time (:func:`~airflow_provider_polytomic.core.models.finished_at`).
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ from airflow_provider_polytomic.core.models import (
     ExecutionStatus,
     SyncKind,
     SyncStatus,
+    finished_at,
     truncate,
 )
+from airflow_provider_polytomic.core.scan import MAX_PAGES as MAX_PAGES
+from airflow_provider_polytomic.core.scan import NewestFirstScan
 
 S = ExecutionStatus
 SUCCESS = frozenset({S.COMPLETED})
@@ -64,8 +69,6 @@ def finished(execution: Execution, kind: SyncKind) -> bool:
 
 #: How many error messages a failure message quotes.
 QUOTED_ERRORS = 3
-#: An anchored look-up reads at most this many pages of the executions list.
-MAX_PAGES = 10
 
 
 class Verdict(str, enum.Enum):
@@ -159,9 +162,7 @@ class SyncWatch:
     anchor: datetime | None = None
     fail_on_record_errors: bool = True
     kind: SyncKind = SyncKind.MODEL
-    _page_token: str | None = field(default=None, repr=False)
-    _pages: list[Execution] = field(default_factory=list, repr=False)
-    _page_count: int = field(default=0, repr=False)
+    _scan: NewestFirstScan | None = field(default=None, repr=False)
     _unknown_seen: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
@@ -174,7 +175,8 @@ class SyncWatch:
         if self.execution_id:
             return protocol.get_execution(self.sync_id, self.execution_id, self.kind)
         if self.anchor is not None:
-            return protocol.list_executions(self.sync_id, page_token=self._page_token, kind=self.kind)
+            token = self._scan.page_token if self._scan is not None else None
+            return protocol.list_executions(self.sync_id, page_token=token, kind=self.kind)
         return protocol.get_sync_status(self.sync_id, self.kind)
 
     def observe(self, answer: Execution | SyncStatus | ExecutionPage) -> Judgement:
@@ -212,30 +214,41 @@ class SyncWatch:
         return None
 
     def _choose_anchored(self, page: ExecutionPage) -> tuple[Execution | None, bool]:
-        """The oldest execution not finished before the anchor; ``True`` when another page is needed."""
+        """The execution in progress at the anchor, else the first created after it; ``True`` when another page
+        is needed."""
         anchor = self.anchor
         assert anchor is not None  # noqa: S101 - only called in anchored mode
-        reached_older = False
-        for execution in page.executions:  # newest first
-            if (
-                finished(execution, self.kind)
-                and execution.completed_at is not None
-                and execution.completed_at < anchor
-            ):
-                reached_older = True
-                break
-            self._pages.append(execution)
-        self._page_count += 1
-        if not reached_older and page.next_page_token and self._page_count < MAX_PAGES:
-            self._page_token = page.next_page_token
+        if self._scan is None:
+            self._scan = NewestFirstScan(is_older=lambda execution: self._ended_before_anchor(execution, anchor))
+        if self._scan.feed(page):
             return None, True
-        candidates = [execution for execution in self._pages if self._counts(execution)]
-        self._pages, self._page_token, self._page_count = [], None, 0
+        candidates = [
+            execution
+            for execution in self._scan.found
+            if self._eligible_at_anchor(execution, anchor) and self._counts(execution)
+        ]
+        self._scan = None
         if not candidates:
             return None, False
         # Judged once: from here on the chosen execution is followed by id (or the status is read).
         self.anchor = None
         return candidates[-1], False
+
+    def _ended_before_anchor(self, execution: Execution, anchor: datetime) -> bool:
+        """A documented finished run that ended before the anchor: it and everything older are out."""
+        ended = finished_at(execution)
+        return finished(execution, self.kind) and ended is not None and ended < anchor
+
+    def _eligible_at_anchor(self, execution: Execution, anchor: datetime) -> bool:
+        created = execution.created_at or execution.started_at
+        if created is not None and created >= anchor:
+            return True  # started after the anchor: any status may be judged (an unknown one waits)
+        if status_of(execution, self.kind) is None:
+            return False  # created before the anchor (or when unknown) with a status nobody can interpret
+        if finished(execution, self.kind):
+            ended = finished_at(execution)
+            return ended is not None and ended >= anchor  # it was still running at the anchor
+        return True  # running now, so running at the anchor (or started after it)
 
     def _nothing_yet(self) -> str:
         if self.completed_after is not None:

@@ -6,15 +6,27 @@ from functools import cached_property
 from typing import Any, TypeVar, cast
 
 import requests
-from airflow.providers.common.compat.sdk import BaseHook
+from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
 from tenacity import RetryCallState, Retrying
 
 from airflow_provider_polytomic import connection_form
-from airflow_provider_polytomic.core import protocol
+from airflow_provider_polytomic.core import protocol, transport
+from airflow_provider_polytomic.core.config import ClientConfig, connection_not_defined
 from airflow_provider_polytomic.core.errors import PolytomicError
 from airflow_provider_polytomic.core.models import Execution, Identity, SyncKind, SyncStatus
-from airflow_provider_polytomic.core.protocol import ApiCall, ClientConfig
+from airflow_provider_polytomic.core.protocol import ApiCall
 from airflow_provider_polytomic.core.retry import replay_first
+from airflow_provider_polytomic.hooks.deadline import Deadline, DeadlineAdapter
+
+#: requests' errors that mean "this request cannot be sent as built" (a connection that can never work).
+_INVALID = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidProxyURL,
+    requests.exceptions.URLRequired,
+)
 
 T = TypeVar("T")
 
@@ -22,9 +34,11 @@ T = TypeVar("T")
 class PolytomicHook(BaseHook):
     """Talks to the Polytomic API with the key of an Airflow connection of type ``polytomic``.
 
-    One ``requests.Session`` serves the hook's life. Every request carries ``X-Polytomic-Version`` and a
-    timeout; transient failures are retried as :class:`~airflow_provider_polytomic.core.retry.RetryPolicy`
-    says. The connection is read on first use, not when the hook is created.
+    One ``requests.Session`` serves the hook's life. Every request carries ``X-Polytomic-Version``, is bounded
+    by the connection's ``timeout`` as a whole and reaches Polytomic as
+    :mod:`~airflow_provider_polytomic.core.transport` says (proxy, CA bundle; never netrc or redirects);
+    transient failures are retried as :class:`~airflow_provider_polytomic.core.retry.RetryPolicy` says. The
+    connection is read on first use, not when the hook is created.
 
     :param polytomic_conn_id: The Airflow connection holding the API key (password), the optional
         organization id for deployment keys (login) and the optional base URL (host).
@@ -44,26 +58,27 @@ class PolytomicHook(BaseHook):
     @cached_property
     def config(self) -> ClientConfig:
         """The connection's settings, read once."""
-        conn = self.get_connection(self.polytomic_conn_id)
-        config = ClientConfig.from_connection(
-            self.polytomic_conn_id,
-            host=conn.host,
-            port=conn.port,
-            login=conn.login,
-            password=conn.password,
-            extra=conn.extra_dejson,
-        )
-        if config.verify is False:
-            self.log.warning(
-                "TLS certificate verification is OFF for connection '%s' (extra verify=false): "
-                "anyone on the network path can read and change its API traffic.",
-                self.polytomic_conn_id,
-            )
-        return config
+        try:
+            conn = self.get_connection(self.polytomic_conn_id)
+        except AirflowNotFoundException:
+            raise connection_not_defined(self.polytomic_conn_id) from None
+        return ClientConfig.from_airflow(self.polytomic_conn_id, conn, conn.extra_dejson, self.log)
+
+    @cached_property
+    def route(self) -> transport.Route:
+        """How this process reaches Polytomic (proxy, CA bundle, bounds), read from the environment once."""
+        return transport.route_for(self.config)
 
     @cached_property
     def session(self) -> requests.Session:
-        return requests.Session()
+        session = requests.Session()
+        # The environment's proxies and CA bundle reach requests through the route, identically to aiohttp;
+        # trust_env=False keeps requests from also reading ~/.netrc, whose credentials would replace the key.
+        session.trust_env = False
+        adapter = DeadlineAdapter()
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
 
     def close(self) -> None:
         if "session" in self.__dict__:
@@ -159,26 +174,32 @@ class PolytomicHook(BaseHook):
 
     def _send(self, config: ClientConfig, call: ApiCall[T]) -> T:
         context = call.context(config)
-        try:
-            response = self.session.request(
-                call.method,
-                call.url(config),
-                headers=call.headers(config, client="requests"),
-                params=call.params,
-                data=call.json_body(),
-                timeout=config.timeout,
-                verify=config.verify,
-                allow_redirects=False,
-            )
-        except requests.exceptions.SSLError as error:
-            raise protocol.tls_error(context, type(error).__name__) from None
-        except requests.Timeout:
-            raise protocol.transport_error(context, "timeout", timed_out=True, timeout=config.timeout) from None
-        except requests.RequestException as error:
-            raise protocol.transport_error(
-                context, type(error).__name__, timed_out=False, timeout=config.timeout
-            ) from None
-        return call.read(config, response.status_code, response.headers, response.content)
+        route = self.route
+        proxy = route.proxy_as_given
+        with Deadline(route.timeout) as deadline:
+            try:
+                response = self.session.request(
+                    call.method,
+                    call.url(config),
+                    headers=call.headers(config, client="requests"),
+                    params=call.params,
+                    data=call.json_body(),
+                    timeout=route.timeout,
+                    verify=transport.requests_verify(route),
+                    proxies={"http": proxy, "https": proxy} if proxy else None,
+                    allow_redirects=False,
+                    stream=True,
+                )
+                with response:
+                    reader = transport.BodyReader(context, route, response.headers)
+                    for chunk in response.iter_content(transport.READ_CHUNK):
+                        reader.add(chunk)
+            except _INVALID as error:
+                raise transport.request_failed(config, context, error, timed_out=False, invalid=True) from None
+            except (requests.RequestException, OSError) as error:
+                timed_out = deadline.expired or isinstance(error, requests.Timeout)
+                raise transport.request_failed(config, context, error, timed_out=timed_out) from None
+        return call.read(config, response.status_code, response.headers, reader.body())
 
     def _log_retry(self, state: RetryCallState) -> None:
         self.log.warning(self.config.retry.describe_retry(state))

@@ -2,36 +2,28 @@
 
 Only triggers import this module, so a DAG file never pays for ``aiohttp``. It does async I/O only: the
 connection is read with ``get_async_connection`` (never a blocking lookup on the event loop) and one
-``aiohttp.ClientSession`` serves the client's life.
+``aiohttp.ClientSession`` serves the client's life. It reaches Polytomic exactly as the hook does: proxy, CA
+bundle, size limit and whole-request timeout come from :func:`~airflow_provider_polytomic.core.transport.route_for`,
+and ``aiohttp``'s own environment handling (``trust_env``, which would read ``~/.netrc``) stays off.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
-from functools import lru_cache
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
 import aiohttp
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+from airflow.providers.common.compat.sdk import AirflowNotFoundException
 from tenacity import AsyncRetrying, RetryCallState
 
-from airflow_provider_polytomic.core import protocol
-from airflow_provider_polytomic.core.protocol import ApiCall, ClientConfig
+from airflow_provider_polytomic.core import transport
+from airflow_provider_polytomic.core.config import ClientConfig, connection_not_defined
+from airflow_provider_polytomic.core.protocol import ApiCall
 from airflow_provider_polytomic.core.retry import replay_first
 
 T = TypeVar("T")
-
-
-@lru_cache(maxsize=16)
-def _ssl_context(verify: bool | str) -> ssl.SSLContext | bool:
-    """One SSL context per setting for the whole process: building one costs milliseconds of CPU."""
-    if verify is False:
-        return False
-    if verify is True:
-        return ssl.create_default_context()
-    return ssl.create_default_context(cafile=verify)
 
 
 class AsyncPolytomicClient:
@@ -40,25 +32,26 @@ class AsyncPolytomicClient:
     def __init__(self, config: ClientConfig, log: Any = None) -> None:
         self.config = config
         self.log = log
+        self.route = transport.route_for(config)
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
     async def from_connection(cls, conn_id: str, log: Any = None) -> AsyncPolytomicClient:
-        conn = await get_async_connection(conn_id)
+        try:
+            conn = await get_async_connection(conn_id)
+        except AirflowNotFoundException:
+            raise connection_not_defined(conn_id) from None
         extra = await get_async_extra_dejson(conn)
-        config = ClientConfig.from_connection(
-            conn_id, host=conn.host, port=conn.port, login=conn.login, password=conn.password, extra=extra
-        )
-        if config.verify is False and log is not None:
-            log.warning("TLS certificate verification is OFF for connection '%s' (extra verify=false).", conn_id)
-        return cls(config, log)
+        return cls(ClientConfig.from_airflow(conn_id, conn, extra, log), log)
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.config.timeout),
-                connector=aiohttp.TCPConnector(ssl=_ssl_context(self.config.verify), limit=4),
+                # total bounds the whole request, headers and body, as the hook's Deadline does.
+                timeout=aiohttp.ClientTimeout(total=self.route.timeout),
+                connector=aiohttp.TCPConnector(ssl=transport.ssl_context(self.route), limit=4),
+                trust_env=False,
             )
         return self._session
 
@@ -88,27 +81,35 @@ class AsyncPolytomicClient:
         return cast(T, await retrying(attempt, call))
 
     async def _send(self, call: ApiCall[T]) -> T:
-        config = self.config
+        config, route = self.config, self.route
         context = call.context(config)
+        url = call.url(config)
+        headers = call.headers(config, client="aiohttp")
+        if route.proxy_headers and url.startswith("http:"):
+            # aiohttp sends proxy_headers only on a CONNECT (https); a plain-http request carries them itself.
+            headers.update(route.proxy_headers)
         try:
             async with self.session.request(
                 call.method,
-                call.url(config),
-                headers=call.headers(config, client="aiohttp"),
+                url,
+                headers=headers,
                 params=call.params,
                 data=call.json_body(),
                 allow_redirects=False,
+                proxy=route.proxy,
+                proxy_headers=dict(route.proxy_headers) or None,
             ) as response:
-                body = await response.read()
-                return call.read(config, response.status, response.headers, body)
-        except aiohttp.ClientSSLError as error:
-            raise protocol.tls_error(context, type(error).__name__) from None
-        except asyncio.TimeoutError:
-            raise protocol.transport_error(context, "timeout", timed_out=True, timeout=config.timeout) from None
-        except aiohttp.ClientError as error:
-            raise protocol.transport_error(
-                context, type(error).__name__, timed_out=False, timeout=config.timeout
-            ) from None
+                reader = transport.BodyReader(context, route, response.headers)
+                async for chunk in response.content.iter_chunked(transport.READ_CHUNK):
+                    reader.add(chunk)
+                status, headers = response.status, response.headers
+        except (aiohttp.InvalidURL, ValueError) as error:
+            raise transport.request_failed(config, context, error, timed_out=False, invalid=True) from None
+        except asyncio.TimeoutError as error:
+            raise transport.request_failed(config, context, error, timed_out=True) from None
+        except (aiohttp.ClientError, OSError) as error:
+            raise transport.request_failed(config, context, error, timed_out=False) from None
+        return call.read(config, status, headers, reader.body())
 
     def _log_retry(self, state: RetryCallState) -> None:
         if self.log is not None:

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTaskTimeout, BaseOperator, conf
 
+from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
-from airflow_provider_polytomic.core.errors import PolytomicApiError, PolytomicConflictError, PolytomicError
+from airflow_provider_polytomic.core.errors import PolytomicConflictError, PolytomicError
 from airflow_provider_polytomic.waiting import PolytomicSyncLink, PolytomicWaitMixin
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
         self.polytomic_conn_id = polytomic_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = checked_interval(poll_interval, f"{type(self).__name__} '{self.task_id}': poll_interval")
         self.timeout = timeout
         self.fail_on_record_errors = fail_on_record_errors
         self.if_running = if_running
@@ -89,7 +90,7 @@ class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
         limit = self._time_limit()
         try:
             if self.deferrable:
-                summary = self._poll_once(watch)
+                summary = self._poll_once(watch, "The trigger will keep trying.")
                 if summary is not None:
                     return self._publish(context, summary)
                 self.defer(
@@ -131,19 +132,10 @@ class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
 
     # -- wait ---------------------------------------------------------------------------------------------
 
-    def _poll_once(self, watch: SyncWatch) -> dict[str, Any] | None:
-        try:
-            return self._conclude(self._check(watch))
-        except PolytomicApiError as error:
-            if not error.transient:
-                raise
-            self.log.warning("%s Trying again at the next poll.", error)
-            return None
-
     def _wait(self, watch: SyncWatch, limit: float | None) -> dict[str, Any]:
         deadline = time.monotonic() + limit if limit else None
         while True:
-            summary = self._poll_once(watch)
+            summary = self._poll_once(watch, "Trying again at the next poll.")
             if summary is not None:
                 return summary
             pause = self.poll_interval

@@ -17,8 +17,9 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from airflow_provider_polytomic.core.bounds import poll_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
-from airflow_provider_polytomic.core.errors import PolytomicApiError, PolytomicConfigError
+from airflow_provider_polytomic.core.errors import PolytomicConfigError
 from airflow_provider_polytomic.waiting import SYNC_URL_XCOM_KEY, PolytomicSyncLink, PolytomicWaitMixin
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        poll_interval(self.poke_interval, f"{type(self).__name__} '{self.task_id}': poke_interval")
         self.sync_id = sync_id
         self.polytomic_conn_id = polytomic_conn_id
         self.execution_id = execution_id
@@ -105,15 +107,8 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
             self._watch = self._new_watch(anchor)
             self._waiting_since = anchor.timestamp() if anchor else time.time()
             self._push_sync_url(context, self._watch.sync_id)
-        try:
-            judgement = self._check(self._watch)
-        except PolytomicApiError as error:
-            if not error.transient:
-                raise
-            # The request's own retries are spent; the sensor's timeout bounds how long this may last.
-            self.log.warning("%s Trying again at the next poke.", error)
-            return False
-        summary = self._conclude(judgement)
+        # Transient trouble is waited out: the sensor's timeout bounds how long this may last.
+        summary = self._poll_once(self._watch, "Trying again at the next poke.")
         if summary is None:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._publish(context, summary))
@@ -128,13 +123,7 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
         self._push_sync_url(context, watch.sync_id)
         self._waiting_since = time.time()
         with self._soft_fail():
-            try:
-                summary = self._conclude(self._check(watch))
-            except PolytomicApiError as error:
-                if not error.transient:
-                    raise
-                self.log.warning("%s The trigger will keep trying.", error)
-                summary = None
+            summary = self._poll_once(watch, "The trigger will keep trying.")
             if summary is not None:
                 return self._publish(context, summary)  # already finished: no deferral
             remaining = self._remaining_seconds(time.monotonic() - started)

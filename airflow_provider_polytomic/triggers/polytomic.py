@@ -10,7 +10,9 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_polytomic.core.errors import PolytomicApiError, PolytomicError
+from airflow_provider_polytomic.core.bounds import bounded_number
+from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
+from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
 from airflow_provider_polytomic.core.models import SyncKind, parse_timestamp
 from airflow_provider_polytomic.core.watch import SyncWatch, Verdict
 
@@ -75,9 +77,13 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
         self.execution_id = execution_id
         self.completed_after = completed_after
         self.anchor = anchor
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = checked_interval(poll_interval, "PolytomicSyncStatusTrigger poll_interval")
         self.fail_on_record_errors = bool(fail_on_record_errors)
-        self.deadline = float(deadline) if deadline is not None else None
+        self.deadline = (
+            bounded_number(deadline, "PolytomicSyncStatusTrigger deadline (Unix time)", maximum=1e11)
+            if deadline is not None
+            else None
+        )
         self.kind = SyncKind(kind).value
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -118,9 +124,10 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
         try:
             watch = self._watch()
             client = await AsyncPolytomicClient.from_connection(self.polytomic_conn_id, self.log)
-        except PolytomicError as error:
+        except PolytomicError as error:  # a connection that can never work, an undefined one, a bad id
             return event_payload("error", str(error), sync_id=self.sync_id, execution_id=self.execution_id)
         failures = 0
+        last_error: PolytomicError | None = None
         async with client:
             while True:
                 pause = self.poll_interval
@@ -129,14 +136,15 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                     while judgement.again:
                         judgement = watch.observe(await client.run(watch.next_call()))
                 except PolytomicError as error:
-                    if not (isinstance(error, PolytomicApiError) and error.transient):
+                    if not is_transient(error):
                         return self._event(watch, "error", str(error))
                     # Still transient after the request's own retries: keep watching, backing off.
                     failures += 1
+                    last_error = error
                     pause = error_backoff(self.poll_interval, failures)
                     self.log.warning("%s Polling again in %.0f s.", error, pause)
                 else:
-                    failures = 0
+                    failures, last_error = 0, None
                     if judgement.verdict is not Verdict.WAITING:
                         summary = judgement.summary()
                         return self._event(watch, judgement.verdict.value, judgement.message, summary)
@@ -148,6 +156,11 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                     remaining = self.deadline - time.time()
                     if remaining <= 0:
                         message = f"Timed out waiting for Polytomic sync {watch.sync_id}."
+                        if last_error is not None:
+                            message += (
+                                f" Polytomic was failing: the last {failures} poll(s) in a row failed, the last with: "
+                                f"{last_error}"
+                            )
                         return self._event(watch, "timeout", message)
                     pause = min(pause, remaining)
                 await asyncio.sleep(pause)

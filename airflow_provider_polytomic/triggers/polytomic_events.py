@@ -39,17 +39,14 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import airflow.triggers.base as _triggers_base
-from airflow.providers.common.compat.sdk import AirflowNotFoundException
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_polytomic.core import protocol
-from airflow_provider_polytomic.core.errors import (
-    PolytomicApiError,
-    PolytomicBadResponseError,
-    PolytomicError,
-)
-from airflow_provider_polytomic.core.models import Execution, SyncKind, parse_timestamp
-from airflow_provider_polytomic.core.watch import FAILURE, FINISHED_WITH_ERRORS, MAX_PAGES, SUCCESS, finished, judge
+from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
+from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
+from airflow_provider_polytomic.core.models import Execution, SyncKind, finished_at, parse_timestamp
+from airflow_provider_polytomic.core.scan import NewestFirstScan
+from airflow_provider_polytomic.core.watch import FAILURE, FINISHED_WITH_ERRORS, SUCCESS, finished, judge
 from airflow_provider_polytomic.triggers.polytomic import error_backoff
 
 if TYPE_CHECKING:
@@ -110,11 +107,6 @@ def completion_payload(
         "verdict": judgement.verdict.value,
         "message": judgement.message,
     }
-
-
-def finished_at(execution: Execution) -> datetime | None:
-    """When a finished execution ended: ``completed_at``, else (an API that omits it) its start or creation."""
-    return execution.completed_at or execution.started_at or execution.created_at
 
 
 @dataclass
@@ -250,8 +242,10 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         self.sync_id = protocol.validate_id(sync_id, "sync id")
         self.polytomic_conn_id = polytomic_conn_id
         self.outcomes = _outcomes(outcomes)
-        self.poll_interval = _positive(poll_interval, "poll_interval")
-        self.permanent_error_interval = _positive(permanent_error_interval, "permanent_error_interval")
+        self.poll_interval = checked_interval(poll_interval, "PolytomicSyncCompletionTrigger poll_interval")
+        self.permanent_error_interval = checked_interval(
+            permanent_error_interval, "PolytomicSyncCompletionTrigger permanent_error_interval"
+        )
         if kind not in {item.value for item in SyncKind}:
             raise PolytomicError(f"PolytomicSyncCompletionTrigger kind must be 'model' or 'bulk', got {kind!r:.40}.")
         self.kind = SyncKind(kind).value
@@ -394,27 +388,24 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         The list is read newest first and stops at the first execution that finished at or before the
         watermark (a sync runs one execution at a time, so everything older finished earlier still).
         """
-        found: list[Execution] = []
-        token: str | None = None
-        for _ in range(MAX_PAGES):
-            page = await client.run(protocol.list_executions(self.sync_id, page_token=token, kind=kind))
-            older = False
-            for execution in page.executions:
-                at = finished_at(execution)
-                if finished(execution, kind) and at is not None and at <= ledger.watermark:
-                    older = True
-                    break
-                found.append(execution)
-            if older or not page.next_page_token:
-                break
-            token = page.next_page_token
-        else:
+        watermark = ledger.watermark
+        scan = NewestFirstScan(
+            is_older=lambda execution: (
+                finished(execution, kind) and (at := finished_at(execution)) is not None and at <= watermark
+            )
+        )
+        while scan.feed(
+            await client.run(protocol.list_executions(self.sync_id, page_token=scan.page_token, kind=kind))
+        ):
+            pass
+        if scan.truncated:
             self.log.warning(
                 "Polytomic sync %s: more than %d pages of executions finished after %s; only these are considered.",
                 self.sync_id,
-                MAX_PAGES,
+                scan.max_pages,
                 ledger.watermark.isoformat(),
             )
+        found = scan.found  # each execution id once, even when pages overlap
         new = [execution for execution in found if finished(execution, kind) and ledger.is_new(execution)]
         self.log.debug("Polytomic sync %s: %d newly finished execution(s).", self.sync_id, len(new))
         return sorted(new, key=lambda execution: (finished_at(execution) or _EPOCH, execution.created_at or _EPOCH))
@@ -439,14 +430,8 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
 
     def _describe(self, error: Exception) -> tuple[bool, str]:
         """Whether ``error`` is permanent (needs a person), and what to say about it."""
-        if isinstance(error, PolytomicApiError):
-            return not error.transient, str(error)
-        if isinstance(error, PolytomicBadResponseError):
-            return False, str(error)
-        if isinstance(error, PolytomicError):  # the connection or an id is wrong
-            return True, str(error)
-        if isinstance(error, AirflowNotFoundException):
-            return True, f"Airflow connection '{self.polytomic_conn_id}' is not defined ({error})."
+        if isinstance(error, PolytomicError):
+            return not is_transient(error), str(error)
         return False, f"Unexpected {type(error).__name__}: {error}."
 
 
@@ -462,16 +447,6 @@ def _outcomes(value: Sequence[str] | str) -> tuple[str, ...]:
             f"got {value!r:.120}."
         )
     return tuple(item for item in OUTCOMES if item in chosen)  # one order, so equal choices serialize equally
-
-
-def _positive(value: Any, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if not number > 0:
-        raise PolytomicError(f"PolytomicSyncCompletionTrigger {name} must be a positive number, got {value!r:.40}.")
-    return number
 
 
 def _is_timestamp(value: Any) -> bool:

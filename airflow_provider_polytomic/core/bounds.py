@@ -1,0 +1,39 @@
+"""Numbers from a connection or a DAG, checked: finite and within bounds. Light enough for DAG parse time."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from airflow_provider_polytomic.core.errors import PolytomicConfigError
+
+
+def bounded_number(value: Any, what: str, *, maximum: float, zero: bool = False, integer: bool = False) -> float:
+    """``value`` as a finite number in (0, maximum] ([0, maximum] with ``zero``), else a config error.
+
+    Every number read from a connection or a DAG goes through here: ``nan``, ``inf``, ``1e9`` and, where a count
+    is wanted, ``2.7`` are refused with a message that starts with ``what``.
+    """
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    low_ok = number >= 0 if zero else number > 0
+    if not (math.isfinite(number) and low_ok and number <= maximum) or (integer and not number.is_integer()):
+        kind = "whole number" if integer else "number"
+        sign = f"zero or a positive {kind}" if zero else f"a positive {kind}"
+        raise PolytomicConfigError(f"{what} must be {sign} (at most {maximum:g}); got {value!r:.40}.")
+    return number
+
+
+#: The longest pause between two polls (a day): anything longer is surely a unit mistake.
+MAX_POLL_INTERVAL = 86_400.0
+
+
+def poll_interval(value: Any, what: str) -> float:
+    """A poll interval given to a sensor, operator or trigger: a positive, finite number of seconds.
+
+    Zero or less would poll in a tight loop (a trigger sent over a thousand requests a second), so it is refused
+    when the task or trigger is built.
+    """
+    return bounded_number(value, what, maximum=MAX_POLL_INTERVAL)

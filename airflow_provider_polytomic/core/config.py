@@ -1,0 +1,313 @@
+"""Reading an Airflow connection into :class:`ClientConfig`, validated whole when it is read. No network I/O.
+
+A connection that can never work (a host with a space, port 99999, a key ending in a newline, a ``timeout`` of
+``nan``, a CA bundle path that does not exist) is a :class:`PolytomicConfigError` naming the field, at the first
+read — never a "temporary" failure retried until the sensor times out. No message here quotes the key.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_polytomic import __version__
+from airflow_provider_polytomic.core.bounds import bounded_number
+from airflow_provider_polytomic.core.constants import SyncKind
+from airflow_provider_polytomic.core.errors import PolytomicConfigError
+from airflow_provider_polytomic.core.retry import RetryPolicy
+
+DEFAULT_BASE_URL = "https://app.polytomic.com"
+DEFAULT_API_VERSION = "2025-09-18"
+DEFAULT_TIMEOUT = 30.0
+#: Bounds of the numeric extras: a request may take at most 10 minutes, be retried at most 10 times.
+MAX_TIMEOUT = 600.0
+MAX_RETRIES = 10
+MAX_RETRY_DELAY = 60.0
+USER_AGENT = f"airflow-provider-polytomic/{__version__}"
+#: Where a sync lives in the Polytomic web app. Unverified by Polytomic's docs, hence overridable per
+#: connection (extra ``sync_url_template``).
+DEFAULT_SYNC_URL_TEMPLATE = "{base_url}/syncs/{sync_id}"
+DEFAULT_BULK_SYNC_URL_TEMPLATE = "{base_url}/bulk/syncs/{sync_id}"
+
+_API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: What may go into an HTTP header value as a credential: visible ASCII, no spaces (a key never has any).
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
+_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?")
+_TEMPLATE_FIELDS = frozenset({"base_url", "sync_id"})
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a transport needs from the Airflow connection. The credentials are kept out of repr."""
+
+    conn_id: str
+    base_url: str
+    authorization: str = field(repr=False)
+    api_version: str = DEFAULT_API_VERSION
+    timeout: float = DEFAULT_TIMEOUT
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    verify: bool | str = True
+    sync_url_template: str = DEFAULT_SYNC_URL_TEMPLATE
+    #: Every form of the credentials that could be echoed back (the key, the Basic token): scrubbed from what
+    #: is built from a response, and registered with Airflow's secrets masker.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    @classmethod
+    def from_connection(
+        cls,
+        conn_id: str,
+        *,
+        host: str | None,
+        port: int | None = None,
+        login: str | None,
+        password: str | None,
+        extra: Mapping[str, Any] | None,
+    ) -> ClientConfig:
+        """Read an Airflow connection's fields (see the README for what each one means)."""
+        extra = _plain_extra(extra or {})
+        if not password:
+            raise PolytomicConfigError(
+                f"Connection '{conn_id}' has no Polytomic API key: put the key in the connection's "
+                "password field (labelled 'API key' in the UI)."
+            )
+        if not _HEADER_SAFE.fullmatch(password):
+            raise PolytomicConfigError(
+                f"Connection '{conn_id}': the API key (password field) contains a space, a line break or another "
+                "character that cannot be sent in an HTTP header; paste the key again without surrounding blanks."
+            )
+        if login:
+            if not _HEADER_SAFE.fullmatch(login) or ":" in login:
+                raise PolytomicConfigError(
+                    f"Connection '{conn_id}': the login field holds the organization id for a deployment key; "
+                    f"it must be one word without ':' or blanks, got {login!r:.80}."
+                )
+            token = base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
+            authorization = f"Basic {token}"
+            secrets: tuple[str, ...] = (password, token)
+        else:
+            authorization = f"Bearer {password}"
+            secrets = (password,)
+
+        api_version = str(extra.get("api_version") or DEFAULT_API_VERSION)
+        if not _API_VERSION.fullmatch(api_version):
+            raise PolytomicConfigError(
+                f"Connection '{conn_id}': extra 'api_version' must be a date such as "
+                f"{DEFAULT_API_VERSION!r}, got {api_version!r:.60}."
+            )
+        return cls(
+            conn_id=conn_id,
+            base_url=normalize_base_url(conn_id, host, port),
+            authorization=authorization,
+            api_version=api_version,
+            timeout=bounded_number(
+                extra.get("timeout", DEFAULT_TIMEOUT), f"Connection '{conn_id}': extra 'timeout'", maximum=MAX_TIMEOUT
+            ),
+            retry=RetryPolicy(
+                max_retries=int(
+                    bounded_number(
+                        extra.get("max_retries", RetryPolicy.max_retries),
+                        f"Connection '{conn_id}': extra 'max_retries'",
+                        maximum=MAX_RETRIES,
+                        zero=True,
+                        integer=True,
+                    )
+                ),
+                initial_delay=bounded_number(
+                    extra.get("retry_delay", RetryPolicy.initial_delay),
+                    f"Connection '{conn_id}': extra 'retry_delay'",
+                    maximum=MAX_RETRY_DELAY,
+                    zero=True,
+                ),
+            ),
+            verify=_verify_setting(conn_id, extra.get("verify", True)),
+            sync_url_template=_sync_url_template(conn_id, extra.get("sync_url_template")),
+            secrets=secrets,
+        )
+
+    @classmethod
+    def from_airflow(cls, conn_id: str, conn: Any, extra: Mapping[str, Any] | None, log: Any = None) -> ClientConfig:
+        """Read an Airflow ``Connection`` (either transport), register the credentials' derived forms with
+        Airflow's secrets masker (it knows the password, not its Basic form) and log :meth:`warnings` once."""
+        config = cls.from_connection(
+            conn_id, host=conn.host, port=conn.port, login=conn.login, password=conn.password, extra=extra
+        )
+        from airflow.providers.common.compat.sdk import mask_secret
+
+        for secret in config.secrets:
+            mask_secret(secret)
+        if log is not None:
+            for warning in config.warnings():
+                log.warning(warning)
+        return config
+
+    def headers(
+        self, *, idempotency_key: str | None = None, has_body: bool = False, client: str | None = None
+    ) -> dict[str, str]:
+        """Request headers; ``client`` names the transport in the User-Agent (worker or triggerer, in server logs)."""
+        headers = {
+            "Authorization": self.authorization,
+            "X-Polytomic-Version": self.api_version,
+            "Accept": "application/json",
+            "User-Agent": f"{USER_AGENT} ({client})" if client else USER_AGENT,
+        }
+        if has_body:
+            headers["Content-Type"] = "application/json"
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        return headers
+
+    def sync_url(self, sync_id: str, kind: SyncKind = SyncKind.MODEL) -> str:
+        """The sync's page in the Polytomic web app (a custom template serves both kinds)."""
+        template = self.sync_url_template
+        if kind is SyncKind.BULK and template == DEFAULT_SYNC_URL_TEMPLATE:
+            template = DEFAULT_BULK_SYNC_URL_TEMPLATE
+        return template.format(base_url=self.base_url, sync_id=sync_id)
+
+    def scrub(self, body: bytes) -> bytes:
+        """``body`` with every form of the credentials replaced by ``***``: an error page that quotes the
+        Authorization header must not carry the key into an exception, a log line or a trigger event."""
+        for secret in self.secrets:
+            body = body.replace(secret.encode(), b"***")
+        return body
+
+    def scrub_text(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def warnings(self) -> list[str]:
+        """What a user should hear about this connection once, when it is read (both transports log these)."""
+        found = []
+        if self.verify is False:
+            found.append(
+                f"TLS certificate verification is OFF for connection '{self.conn_id}' (extra verify=false): "
+                "anyone on the network path can read and change its API traffic."
+            )
+        parts = urlsplit(self.base_url)
+        if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+            found.append(
+                f"Connection '{self.conn_id}' reaches Polytomic over plain http ({self.base_url}): the API key "
+                "crosses the network unencrypted. Use https."
+            )
+        return found
+
+
+def connection_not_defined(conn_id: str) -> PolytomicConfigError:
+    """For an Airflow connection id that no backend knows (both transports raise it, not Airflow's own error)."""
+    return PolytomicConfigError(
+        f"Airflow connection '{conn_id}' is not defined: create a connection of type 'polytomic' with this id "
+        "(UI, CLI, secrets backend or an AIRFLOW_CONN_ environment variable)."
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _plain_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Accept both ``key`` and the older form-prefixed ``extra__polytomic__key`` spellings."""
+    prefix = "extra__polytomic__"
+    plain = {key.removeprefix(prefix): value for key, value in extra.items() if key.startswith(prefix)}
+    plain.update({key: value for key, value in extra.items() if not key.startswith(prefix)})
+    # A form leaves empty strings for fields the user did not fill in.
+    return {key: value for key, value in plain.items() if value is not None and value != ""}
+
+
+def normalize_base_url(conn_id: str, host: str | None, port: int | None = None) -> str:
+    """``host`` as a base URL: default when empty, ``https://`` added to a bare host, no trailing ``/``."""
+    host = (host or "").strip()
+    if not host:
+        return DEFAULT_BASE_URL
+    where = f"Connection '{conn_id}': the host (base URL) {host!r:.120}"
+    if any(char.isspace() or not char.isprintable() for char in host):
+        raise PolytomicConfigError(f"{where} contains a blank or a control character.")
+    if "://" not in host:
+        host = f"https://{host}"
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https"):
+        raise PolytomicConfigError(
+            f"Connection '{conn_id}': the base URL must use http or https, got scheme {parts.scheme!r}."
+        )
+    if not parts.hostname:
+        raise PolytomicConfigError(f"Connection '{conn_id}': the base URL {host!r} names no host.")
+    if parts.username or parts.password:
+        raise PolytomicConfigError(
+            f"Connection '{conn_id}': do not put credentials in the base URL; use the password field."
+        )
+    if parts.query or parts.fragment:
+        raise PolytomicConfigError(f"{where} has a query or fragment; give only scheme, host, port and path.")
+    if not (_HOST_NAME.fullmatch(parts.hostname) or _is_ip(parts.hostname)):
+        raise PolytomicConfigError(f"{where} does not name a valid host.")
+    try:
+        host_port = parts.port
+    except ValueError:
+        raise PolytomicConfigError(f"{where} has a port outside 1-65535.") from None
+    netloc = parts.netloc
+    if port:  # Airflow's UI sends 0 for "no port"
+        if host_port is not None:
+            raise PolytomicConfigError(
+                f"Connection '{conn_id}' has a port both in the host ({host_port}) and in the port field ({port}); "
+                "set it in one place."
+            )
+        if not isinstance(port, int) or not 0 < port < 65536:
+            raise PolytomicConfigError(f"Connection '{conn_id}': the port field must be 1-65535, got {port!r:.20}.")
+        netloc = f"{netloc}:{port}"
+    elif host_port == 0:
+        raise PolytomicConfigError(f"{where} has a port outside 1-65535.")
+    return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _verify_setting(conn_id: str, value: Any) -> bool | str:
+    """``verify``: true (default), false, or the path of a CA bundle (a file, or a directory of certificates)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    if not text:
+        raise PolytomicConfigError(f"Connection '{conn_id}': extra 'verify' is empty.")
+    if not os.path.exists(text):
+        raise PolytomicConfigError(
+            f"Connection '{conn_id}': extra 'verify' names a CA bundle that does not exist on this machine: "
+            f"{text!r:.200}. Give the path of a PEM file (or directory) readable by every worker and triggerer."
+        )
+    return text
+
+
+def _sync_url_template(conn_id: str, value: Any) -> str:
+    template = str(value or DEFAULT_SYNC_URL_TEMPLATE)
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as error:
+        raise PolytomicConfigError(
+            f"Connection '{conn_id}': extra 'sync_url_template' is not a valid template ({error})."
+        ) from None
+    unknown = fields - _TEMPLATE_FIELDS
+    if unknown:
+        raise PolytomicConfigError(
+            f"Connection '{conn_id}': extra 'sync_url_template' may use only {{base_url}} and {{sync_id}}, "
+            f"got {', '.join(sorted('{' + name + '}' for name in unknown))}."
+        )
+    return template
