@@ -102,14 +102,14 @@ class AsyncPolytomicClient:
                 reader = transport.BodyReader(context, route, response.headers)
                 async for chunk in response.content.iter_chunked(transport.READ_CHUNK):
                     reader.add(chunk)
-                status, headers = response.status, response.headers
+                status, answer_headers = response.status, response.headers
         except (aiohttp.InvalidURL, ValueError) as error:
             raise transport.request_failed(config, context, error, timed_out=False, invalid=True) from None
         except asyncio.TimeoutError as error:
             raise transport.request_failed(config, context, error, timed_out=True) from None
         except (aiohttp.ClientError, OSError) as error:
             raise transport.request_failed(config, context, error, timed_out=False) from None
-        return call.read(config, status, headers, reader.body())
+        return call.read(config, status, answer_headers, reader.body())
 
     def _log_retry(self, state: RetryCallState) -> None:
         if self.log is not None:
