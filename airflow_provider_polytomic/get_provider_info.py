@@ -6,7 +6,6 @@ from typing import Any
 
 from airflow_provider_polytomic import __version__, connection_form
 
-
 #: The README on the repository (pyproject's ``Documentation`` URL, which Airflow 3.3 reads from the package's
 #: metadata; older Airflow versions read this key).
 DOCUMENTATION_URL = "https://github.com/polytomic/airflow-provider-polytomic#readme"

@@ -111,7 +111,7 @@ def test_bulk_calls_use_the_bulk_api() -> None:
 def test_the_bulk_start_operator_refuses_test_with_resync_mode_when_the_dag_is_parsed() -> None:
     from airflow_provider_polytomic.operators.polytomic import PolytomicStartBulkSyncOperator
 
-    with pytest.raises(ValueError, match="load: .*mutually exclusive"):
+    with pytest.raises(ValueError, match=r"load: .*mutually exclusive"):
         PolytomicStartBulkSyncOperator(task_id="load", sync_id=SYNC, resync_mode="rebuild", test=True)
     PolytomicStartBulkSyncOperator(task_id="resync", sync_id=SYNC, resync_mode="rebuild")  # each alone is fine
     PolytomicStartBulkSyncOperator(task_id="test", sync_id=SYNC, test=True)

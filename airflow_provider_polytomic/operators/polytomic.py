@@ -76,8 +76,8 @@ class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
         from airflow_provider_polytomic.core import protocol
         from airflow_provider_polytomic.core.watch import SyncWatch
 
+        self._push_sync_url(context, self.sync_id)  # before validating: the link must exist either way
         sync_id = protocol.validate_id(self.sync_id, "sync id")
-        self._push_sync_url(context, sync_id)
         execution = self._start(context, sync_id)
         context["ti"].xcom_push(key=EXECUTION_ID_XCOM_KEY, value=execution.id)
         if not self.wait_for_completion:

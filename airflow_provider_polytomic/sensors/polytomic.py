@@ -101,10 +101,10 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         if self._watch is None:
+            self._push_sync_url(context, self.sync_id)  # before validating: the link must exist either way
             anchor = self._first_reschedule_date(context) if self.reschedule else None
             self._watch = self._new_watch(anchor)
             self._waiting_since = anchor.timestamp() if anchor else time.time()
-            self._push_sync_url(context, self._watch.sync_id)
         try:
             judgement = self._check(self._watch)
         except PolytomicApiError as error:
@@ -124,8 +124,8 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
         if not self.deferrable:
             return super().execute(context)
         started = time.monotonic()
+        self._push_sync_url(context, self.sync_id)  # before validating: the link must exist either way
         watch = self._new_watch()
-        self._push_sync_url(context, watch.sync_id)
         self._waiting_since = time.time()
         with self._soft_fail():
             try:
