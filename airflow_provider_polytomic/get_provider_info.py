@@ -6,12 +6,17 @@ from typing import Any
 
 from airflow_provider_polytomic import __version__, connection_form
 
+#: The README on the repository (pyproject's ``Documentation`` URL, which Airflow 3.3 reads from the package's
+#: metadata; older Airflow versions read this key).
+DOCUMENTATION_URL = "https://github.com/polytomic/airflow-provider-polytomic#readme"
+
 
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-polytomic",
         "name": "Polytomic",
         "description": "Wait on and start `Polytomic <https://www.polytomic.com/>`__ syncs (ETL, reverse ETL, CDC).",
+        "documentation-url": DOCUMENTATION_URL,
         "versions": [__version__],
         "integrations": [
             {

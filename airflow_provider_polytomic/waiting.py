@@ -148,5 +148,19 @@ class PolytomicWaitMixin:
                 context["outlet_events"][outlet].extra.update(summary)
         return summary
 
-    def _push_sync_url(self, context: Context, sync_id: str) -> None:
-        context["ti"].xcom_push(key=SYNC_URL_XCOM_KEY, value=self.hook.config.sync_url(sync_id, self.sync_kind))
+    def _push_sync_url(self, context: Context, sync_id: Any) -> None:
+        """Push the link's URL first thing, whatever happens next: with an invalid sync id it is the Polytomic
+        app itself, and with an unusable connection an empty string (no link), so the link never makes the
+        scheduler log "XCom not found" and the Details tab never shows an empty "Extra Links" heading."""
+        from airflow_provider_polytomic.core import protocol
+
+        try:
+            config = self.hook.config
+        except PolytomicError:
+            url = ""  # the task is about to fail on the connection, with its own message
+        else:
+            try:
+                url = config.sync_url(protocol.validate_id(sync_id, "sync id"), self.sync_kind)
+            except PolytomicError:
+                url = config.base_url
+        context["ti"].xcom_push(key=SYNC_URL_XCOM_KEY, value=url)

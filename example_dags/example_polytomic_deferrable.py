@@ -32,8 +32,11 @@ with DAG(
         "sync_id": Param(
             "248df4b7-aa70-47b8-a036-33ac447e668d", type="string", description="The Polytomic model sync to wait for"
         ),
-        # Empty: wait for the sync's current (else last) execution. Scheduled runs use the data interval.
-        "completed_after": Param("", type="string", description="ISO 8601; ignore executions created before it"),
+        # Optional (None, so the UI's Trigger button works with the defaults): without it a manual run waits for
+        # the sync's current (else last) execution; scheduled runs use the data interval.
+        "completed_after": Param(
+            None, type=["null", "string"], description="Optional, ISO 8601: ignore executions created before it"
+        ),
     },
 ) as dag:
     wait_for_sync = PolytomicSyncStatusSensor(

@@ -16,9 +16,26 @@ from tests.dag_runs import Run
 
 SYNC = "5c2b9e1a-7d3f-4a8b-9c6e-1f0a2b3c4d5e"
 EXEC = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
+#: As the SDK's BulkSyncSchemaExecution names them: ``schema`` (there is no ``name``), ``output_name``, ...
 SCHEMAS = [
-    {"name": "public.orders", "status": "completed", "record_count": 900, "error_count": 0},
-    {"name": "public.customers", "status": "completed", "record_count": 100, "error_count": 0},
+    {
+        "schema": "public.orders",
+        "output_name": "orders",
+        "status": "completed",
+        "status_message": None,
+        "record_count": 900,
+        "error_count": 0,
+        "warning_count": 0,
+    },
+    {
+        "schema": "public.customers",
+        "output_name": "customers",
+        "status": "completed",
+        "status_message": None,
+        "record_count": 100,
+        "error_count": 0,
+        "warning_count": 2,
+    },
 ]
 
 
@@ -38,9 +55,22 @@ def test_a_bulk_execution_reads_counts_schemas_and_status_message() -> None:
 
 
 def test_the_summary_lists_a_bounded_number_of_schemas() -> None:
-    many = [{"name": f"s{i}", "status": "completed"} for i in range(5_000)]
+    many = [{"schema": f"s{i}", "status": "completed"} for i in range(5_000)]
     summary = bulk("completed", schemas=many).summary(SYNC)
     assert len(summary["schemas"]) == SUMMARY_MAX_SCHEMAS and summary["schemas_total"] == 5_000
+    assert [schema["schema"] for schema in summary["schemas"][:2]] == ["s0", "s1"]
+
+
+def test_a_schema_is_named_by_schema_then_output_name() -> None:
+    entries = [
+        {"schema": "public.orders", "output_name": "orders", "name": "ignored"},
+        {"output_name": "customers", "name": "ignored"},
+        {"status": "running"},
+    ]
+    summary = bulk("running", schemas=entries).summary(SYNC)
+    named = [(schema["schema"], schema["output_name"]) for schema in summary["schemas"]]
+    assert named == [("public.orders", "orders"), ("customers", "customers"), ("?", None)]
+    assert all("name" not in schema for schema in summary["schemas"])
 
 
 @pytest.mark.parametrize(
@@ -68,9 +98,23 @@ def test_bulk_calls_use_the_bulk_api() -> None:
     assert protocol.get_sync_status(SYNC, SyncKind.BULK).path == f"/api/bulk/syncs/{SYNC}/status"
     start = protocol.start_bulk_sync(SYNC, idempotency_key="airflow-abcdef12", fetch_mode="full", schemas=["a"])
     assert start.path == f"/api/bulk/syncs/{SYNC}/executions"
-    assert start.body == {"test": False, "fetch_mode": "full", "schemas": ["a"]}  # no legacy 'resync' boolean
+    # No legacy 'resync' boolean, and 'test' only when it is a test run (Polytomic's default is false).
+    assert start.body == {"fetch_mode": "full", "schemas": ["a"]}
+    test = protocol.start_bulk_sync(SYNC, idempotency_key="airflow-abcdef12", test=True)
+    assert test.body == {"test": True}
     with pytest.raises(PolytomicConfigError, match="fetch_mode"):
         protocol.start_bulk_sync(SYNC, idempotency_key="airflow-abcdef12", fetch_mode="everything")
+    with pytest.raises(PolytomicConfigError, match="mutually exclusive"):
+        protocol.start_bulk_sync(SYNC, idempotency_key="airflow-abcdef12", resync_mode="rebuild", test=True)
+
+
+def test_the_bulk_start_operator_refuses_test_with_resync_mode_when_the_dag_is_parsed() -> None:
+    from airflow_provider_polytomic.operators.polytomic import PolytomicStartBulkSyncOperator
+
+    with pytest.raises(ValueError, match=r"load: .*mutually exclusive"):
+        PolytomicStartBulkSyncOperator(task_id="load", sync_id=SYNC, resync_mode="rebuild", test=True)
+    PolytomicStartBulkSyncOperator(task_id="resync", sync_id=SYNC, resync_mode="rebuild")  # each alone is fine
+    PolytomicStartBulkSyncOperator(task_id="test", sync_id=SYNC, test=True)
 
 
 # -- whole DAG runs -------------------------------------------------------------------------------------
@@ -99,7 +143,8 @@ def test_the_bulk_sensor_passes_a_completed_run_with_its_schemas(
     run = run_dag(dag_id, sync)
     assert run.task_state == "success"
     assert run.summary["counts"]["total"] == 1000
-    assert [schema["name"] for schema in run.summary["schemas"]] == ["public.orders", "public.customers"]
+    assert [schema["schema"] for schema in run.summary["schemas"]] == ["public.orders", "public.customers"]
+    assert run.summary["schemas"] == SCHEMAS
     assert run.xcom["polytomic_sync_url"] == f"{emulator.url}/bulk/syncs/{sync.id}"
     assert all(request.path.startswith("/api/bulk/syncs/") for request in emulator.requests)
 
@@ -136,7 +181,7 @@ def test_the_bulk_start_operator_sends_its_options_and_waits(
     run = run_dag("bulk_start_poke", sync)
     assert run.task_state == "success"
     (start,) = emulator.requests_to(rf"/api/bulk/syncs/{sync.id}/executions", method="POST")
-    assert start.body == {"test": False, "fetch_mode": "incremental", "schemas": ["public.orders"]}
+    assert start.body == {"fetch_mode": "incremental", "schemas": ["public.orders"]}
     assert run.summary["execution_id"] == sync.executions[0].id == run.xcom["execution_id"]
 
 

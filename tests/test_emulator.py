@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_polytomic.testing import PolytomicEmulator
+from airflow_provider_polytomic.testing import PolytomicEmulator, ScenarioError
+from airflow_provider_polytomic.testing.scenario import schema as scenario_schema
 from tests.conftest import API_KEY, DEPLOYMENT_KEY, ORG_ID
 
 pytest_plugins = ["pytester"]
@@ -415,20 +416,174 @@ def test_bulk_sync_status_execution_start_and_cancel(emulator: PolytomicEmulator
 
     body = {"fetch_mode": "incremental", "resync_mode": "refetch", "schemas": ["public.users"], "test": False}
     started = data(call(emulator, "POST", f"{base}/executions", json=body))
-    assert set(started) == BULK_EXEC_KEYS and started["status"] == "queued"
+    # The bulk API has no "queued" (the SDK's BulkExecutionStatus): a new bulk run is created (or scheduled).
+    assert set(started) == BULK_EXEC_KEYS and started["status"] == "created"
     assert_error(call(emulator, "POST", f"{base}/executions", json=body), 409)
     assert data(call(emulator, "POST", f"{base}/executions/{started['id']}/cancel"))["message"]
     statuses = [data(call(emulator, "GET", f"{base}/executions/{started['id']}"))["status"] for _ in range(2)]
     assert statuses == ["canceling", "canceled"]
 
 
-def test_scenario_mistakes_are_refused() -> None:
-    with pytest.raises(ValueError, match="clock"):
-        PolytomicEmulator({"syncs": [{"id": SYNC, "clock": "minutes"}]})
-    with pytest.raises(ValueError, match="kind"):
-        PolytomicEmulator({"syncs": [{"id": SYNC, "kind": "Bulk"}]})
-    with pytest.raises(ValueError, match="unknown fault kind 'stauts'"):
-        PolytomicEmulator({"faults": [{"kind": "stauts"}]})
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"resync": True}, "resync is no longer accepted"),
+        ({"resync": False, "fetch_mode": "full"}, "resync is no longer accepted"),
+        ({"test": True, "resync_mode": "rebuild"}, "mutually exclusive"),
+        ({"fetch_mode": "everything"}, "fetch_mode must be one of"),
+        ({"resync_mode": "again"}, "resync_mode must be one of"),
+    ],
+)
+def test_a_bulk_start_body_polytomic_refuses_is_a_400(
+    emulator: PolytomicEmulator, body: dict[str, Any], message: str
+) -> None:
+    emulator.add_sync(id=BULK, kind="bulk")
+    refused = assert_error(call(emulator, "POST", f"/api/bulk/syncs/{BULK}/executions", json=body), 400)
+    assert message in refused["message"]
+    assert data(call(emulator, "GET", f"/api/bulk/syncs/{BULK}/status"))["current_execution"] is None  # not started
+
+
+@pytest.mark.parametrize(
+    ("body", "is_test", "fetch_mode", "is_resync"),
+    [
+        ({}, False, "incremental", False),
+        ({"test": True, "fetch_mode": "none"}, True, "none", False),
+        ({"test": False, "fetch_mode": "full", "resync_mode": "rebuild"}, False, "full", True),
+        ({"resync_mode": "refetch"}, False, "incremental", True),
+    ],
+)
+def test_a_new_bulk_run_reports_how_it_was_started(
+    emulator: PolytomicEmulator, body: dict[str, Any], is_test: bool, fetch_mode: str, is_resync: bool
+) -> None:
+    emulator.add_sync(id=BULK, kind="bulk")
+    base = f"/api/bulk/syncs/{BULK}"
+    started = data(call(emulator, "POST", f"{base}/executions", json=body))
+    for seen in (started, data(call(emulator, "GET", f"{base}/executions/{started['id']}"))):
+        assert (seen["is_test"], seen["fetch_mode"], seen["is_resync"]) == (is_test, fetch_mode, is_resync)
+
+
+def test_a_run_started_through_the_api_reports_every_count(emulator: PolytomicEmulator) -> None:
+    emulator.add_sync(id=SYNC, run_steps=[{"status": "running", "counts": {"insert": 3}}])
+    started = data(call(emulator, "POST", EXECUTIONS, json={}))
+    counts = data(call(emulator, "GET", f"{EXECUTIONS}/{started['id']}"))["counts"]
+    assert counts == {"insert": 3, "update": 0, "delete": 0, "upserts": 0, "error": 0, "warnings": 0, "total": 0}
+    emulator.add_sync(id=BULK, kind="bulk")  # the default script
+    base = f"/api/bulk/syncs/{BULK}"
+    started = data(call(emulator, "POST", f"{base}/executions", json={}))
+    assert {key: started[key] for key in ("record_count", "error_count", "warning_count")} == dict.fromkeys(
+        ("record_count", "error_count", "warning_count"), 0
+    )
+
+
+def test_bulk_schema_entries_carry_the_sdks_keys(emulator: PolytomicEmulator) -> None:
+    steps = [{"status": "completed", "schemas": [{"schema": "public.orders", "status": "completed"}]}]
+    emulator.add_sync(id=BULK, kind="bulk", executions=[{"id": EXEC, "steps": steps}])
+    (entry,) = data(call(emulator, "GET", f"/api/bulk/syncs/{BULK}/executions/{EXEC}"))["schemas"]
+    assert set(entry) == {
+        "schema",
+        "output_name",
+        "status",
+        "status_message",
+        "record_count",
+        "error_count",
+        "warning_count",
+        "created_at",
+        "started_at",
+        "completed_at",
+        "updated_at",
+        "version",
+    }
+    assert "name" not in entry and (entry["schema"], entry["status"]) == ("public.orders", "completed")
+
+
+@pytest.mark.parametrize(
+    ("scenario", "message"),
+    [
+        ({"syncs": [{"id": SYNC, "clock": "minutes"}]}, "scenario.syncs[0].clock: 'minutes' is not one of"),
+        ({"syncs": [{"id": SYNC, "kind": "Bulk"}]}, "scenario.syncs[0].kind: 'Bulk' is not one of 'model', 'bulk'"),
+        ({"faults": [{"kind": "stauts"}]}, "scenario.faults[0].kind: 'stauts' is not one of 'status'"),
+        ({"sync": []}, "scenario: unknown key 'sync' (did you mean 'syncs'?)"),
+        ({"syncs": [{"execution": []}]}, "scenario.syncs[0]: unknown key 'execution' (did you mean 'executions'?)"),
+        (
+            {"syncs": [{"executions": [{"steps": [{"polls": 2}]}]}]},
+            "scenario.syncs[0].executions[0].steps[0]: missing required key 'status'",
+        ),
+        (
+            {"syncs": [{"run_steps": [{"status": "running", "counts": {"inserts": 1}}]}]},
+            "scenario.syncs[0].run_steps[0].counts: unknown key 'inserts' (did you mean 'insert'?)",
+        ),
+        (
+            {
+                "syncs": [
+                    {"kind": "bulk", "executions": [{"steps": [{"status": "completed", "schemas": [{"name": "a"}]}]}]}
+                ]
+            },
+            "schemas[0]: unknown key 'name' (did you mean 'schema'?)",
+        ),
+        ({"faults": [{"path": ".*"}]}, "scenario.faults[0]: missing required key 'kind'"),
+        ({"faults": [{"kind": "status", "status": "503"}]}, "scenario.faults[0].status: expected integer, got string"),
+        ({"api_keys": "emulator-api-key"}, "scenario.api_keys: expected array, got string"),
+        ({"syncs": [{"appear_after": 3}]}, "scenario.syncs[0]: unknown key 'appear_after'"),
+    ],
+)
+def test_scenario_mistakes_are_refused_naming_the_key(scenario: dict[str, Any], message: str) -> None:
+    with pytest.raises(ScenarioError) as raised:
+        PolytomicEmulator(scenario)
+    assert message in str(raised.value)
+    assert isinstance(raised.value, ValueError)
+
+
+def test_add_sync_and_add_fault_check_their_keys_too(emulator: PolytomicEmulator) -> None:
+    with pytest.raises(ScenarioError, match=r"sync: unknown key 'execution' \(did you mean 'executions'\?\)"):
+        emulator.add_sync(id=SYNC, execution=[])
+    with pytest.raises(ScenarioError, match=r"fault: unknown key 'request' \(did you mean 'requests'\?\)"):
+        emulator.add_fault("status", request=[1])
+    assert emulator.syncs == {} and emulator.faults == []
+
+
+def test_the_shipped_json_schema_is_a_valid_schema_that_accepts_what_the_emulator_accepts() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    document = scenario_schema()
+    jsonschema.Draft202012Validator.check_schema(document)
+    good = {
+        "api_keys": [API_KEY],
+        "deployment_keys": {ORG_ID: DEPLOYMENT_KEY},
+        "organization": {"id": ORG_ID, "name": "Acme Data"},
+        "syncs": [
+            {
+                "id": SYNC,
+                "name": "Orders",
+                "clock": "polls",
+                "executions": [
+                    {"id": OLD, "created_ago": 600, "steps": [{"status": "completed", "counts": {"insert": 4}}]},
+                    {"id": EXEC, "type": "scheduled", "appear_after": 2, "steps": [{"status": "running", "polls": 3}]},
+                ],
+                "run_steps": [{"status": "failed", "errors": ["boom"]}],
+            },
+            {
+                "id": BULK,
+                "kind": "bulk",
+                "executions": [{"steps": [{"status": "completed", "schemas": [{"schema": "a"}]}]}],
+            },
+        ],
+        "faults": [
+            {"kind": "status", "path": STATUS, "method": "get", "status": 429, "retry_after": "7", "requests": [2]}
+        ],
+    }
+    jsonschema.validate(good, document)
+    PolytomicEmulator(good)  # no error
+    bad = {"syncs": [{"execution": []}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, document)
+    with pytest.raises(ScenarioError):
+        PolytomicEmulator(bad)
+
+
+def test_a_busy_port_is_a_clear_error() -> None:
+    with PolytomicEmulator() as first:
+        port = int(first.url.rsplit(":", 1)[1])
+        with pytest.raises(OSError, match=rf"cannot listen on 127\.0\.0\.1:{port}: another process is using"):
+            PolytomicEmulator(port=port).start()
 
 
 # -- faults -----------------------------------------------------------------------------------------------
@@ -546,7 +701,7 @@ def test_unknown_status_fault_rewrites_every_execution_status(emulator: Polytomi
     assert started["status"] == "rebalancing"
     bulk_status = data(call(emulator, "GET", f"/api/bulk/syncs/{BULK}/status"))
     assert bulk_status["current_execution"]["id"] == started["id"]  # it was answered normally: the run started
-    assert bulk_status["current_execution"]["status"] == "queued"
+    assert bulk_status["current_execution"]["status"] == "created"
 
 
 def test_fault_requests_selects_the_nth_matching_request_only(emulator: PolytomicEmulator) -> None:
@@ -671,10 +826,40 @@ def test_command_line_serves_a_scenario_and_stops_on_sigterm(tmp_path: Path) -> 
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=10)
         assert process.returncode == 0, err
-        assert out.strip() == url
+        lines = out.splitlines()
+        assert lines[0] == url
+        assert any(SYNC in line and "model sync" in line and "running -> completed" in line for line in lines[1:]), out
         with pytest.raises(requests.exceptions.ConnectionError):
             requests.get(url + "/api/me", headers=auth, timeout=2)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def run_command_line(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "airflow_provider_polytomic.testing", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_command_line_refuses_a_scenario_with_a_typo_naming_the_key(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps({"syncs": [{"id": SYNC, "execution": []}]}), encoding="utf-8")
+    result = run_command_line("--scenario", str(scenario))
+    assert result.returncode == 2 and result.stdout == ""
+    assert "scenario.syncs[0]: unknown key 'execution' (did you mean 'executions'?)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_command_line_says_the_port_is_busy(tmp_path: Path) -> None:
+    with PolytomicEmulator() as first:
+        port = first.url.rsplit(":", 1)[1]
+        result = run_command_line("--port", port)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}: another process is using that port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_command_line_prints_the_schema() -> None:
+    result = run_command_line("--print-schema")
+    assert result.returncode == 0 and json.loads(result.stdout) == scenario_schema()

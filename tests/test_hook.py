@@ -228,6 +228,17 @@ def test_test_connection_both_ways(make_connection: MakeConnection) -> None:
     assert "pk_wrong_SECRET_zzz" not in message
 
 
+def test_a_test_connection_that_cannot_reach_the_host_names_the_base_url(make_connection: MakeConnection) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on once this closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ok, message = PolytomicHook(make_connection(host=f"http://127.0.0.1:{port}", max_retries=0)).test_connection()
+    assert not ok and "polytomic_test" in message
+    assert f"http://127.0.0.1:{port}" in message
+
+
 def test_verify_false_warns(make_connection: MakeConnection, logs: Callable[[], str], sync: str) -> None:
     PolytomicHook(make_connection(verify="false")).get_sync_status(sync)
     assert "TLS certificate verification is OFF" in logs()

@@ -274,6 +274,8 @@ def test_a_malformed_sync_id_is_refused_before_any_request(
     assert run.task_state == "failed"
     assert "not-a-uuid" in run.log
     assert emulator.requests == []
+    # The link degrades quietly to the Polytomic app: its XCom exists, so rendering it logs no "XCom not found".
+    assert run.xcom["polytomic_sync_url"] == emulator.url
 
 
 def test_a_malformed_answer_fails_with_a_clear_message(

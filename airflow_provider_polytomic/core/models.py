@@ -139,31 +139,47 @@ class ExecutionCounts:
 
 @dataclass(frozen=True)
 class SchemaStatus:
-    """One schema (table) of a bulk execution."""
+    """One schema (table) of a bulk execution: the SDK's ``BulkSyncSchemaExecution``.
 
-    name: str
+    Polytomic names the schema in ``schema`` (there is no ``name`` key); ``output_name`` is the table it
+    writes to, used as the name when ``schema`` is missing.
+    """
+
+    schema: str
+    output_name: str | None = None
     status: str | None = None
+    status_message: str | None = None
     record_count: int | None = None
     error_count: int | None = None
+    warning_count: int | None = None
 
     @classmethod
     def from_api(cls, payload: Any) -> SchemaStatus:
         payload = _object(payload, "schema")
-        name = payload.get("name") or payload.get("output_name") or payload.get("id") or "?"
-        status = payload.get("status")
+
+        def text(key: str, limit: int = MAX_MESSAGE_CHARS) -> str | None:
+            value = payload.get(key)
+            return truncate(value, limit) if isinstance(value, str) and value else None
+
         return cls(
-            name=str(name),
-            status=status if isinstance(status, str) else None,
+            schema=text("schema") or text("output_name") or "?",
+            output_name=text("output_name"),
+            status=text("status", MAX_STATUS_CHARS),
+            status_message=text("status_message"),
             record_count=_optional_int(payload, "record_count"),
             error_count=_optional_int(payload, "error_count"),
+            warning_count=_optional_int(payload, "warning_count"),
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": truncate(self.name, 200),
+            "schema": truncate(self.schema, 200),
+            "output_name": truncate(self.output_name, 200) if self.output_name else None,
             "status": self.status,
+            "status_message": truncate(self.status_message, 200) if self.status_message else None,
             "record_count": self.record_count,
             "error_count": self.error_count,
+            "warning_count": self.warning_count,
         }
 
 

@@ -196,6 +196,12 @@ BULK_FETCH_MODES = ("none", "incremental", "full")
 BULK_RESYNC_MODES = ("refetch", "resync", "rebuild")
 
 
+BULK_TEST_WITH_RESYNC = (
+    "A bulk sync start cannot be both a test run and a resync: Polytomic refuses test=True with a resync_mode "
+    "(HTTP 400, mutually exclusive). Drop one of them."
+)
+
+
 def start_bulk_sync(
     sync_id: str,
     *,
@@ -205,14 +211,17 @@ def start_bulk_sync(
     schemas: list[str] | None = None,
     test: bool = False,
 ) -> ApiCall[Execution]:
-    """``POST /api/bulk/syncs/{id}/executions``; options left None are not sent (Polytomic's defaults apply)."""
+    """``POST /api/bulk/syncs/{id}/executions``; options left None (and ``test=False``) are not sent, so
+    Polytomic's defaults apply. ``test`` and ``resync_mode`` are mutually exclusive (Polytomic answers 400)."""
     for name, value, allowed in (
         ("fetch_mode", fetch_mode, BULK_FETCH_MODES),
         ("resync_mode", resync_mode, BULK_RESYNC_MODES),
     ):
         if value is not None and value not in allowed:
             raise PolytomicConfigError(f"Bulk sync {name} must be one of {', '.join(allowed)}; got {value!r:.40}.")
-    body: dict[str, Any] = {"test": bool(test)}
+    if test and resync_mode is not None:
+        raise PolytomicConfigError(BULK_TEST_WITH_RESYNC)
+    body: dict[str, Any] = {"test": True} if test else {}
     if fetch_mode is not None:
         body["fetch_mode"] = fetch_mode
     if resync_mode is not None:

@@ -151,11 +151,16 @@ class PolytomicHook(BaseHook):
         return self.run(protocol.get_identity())
 
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap authenticated call, for the UI's Test button."""
+        """One cheap authenticated call, for the UI's Test button; a failure names the base URL it tried."""
         try:
             identity = self.get_identity()
         except PolytomicError as error:
-            return False, str(error)
+            message = str(error)
+            try:
+                base_url = self.config.base_url
+            except PolytomicError:
+                return False, message  # the connection itself is wrong, and the message says how
+            return False, message if base_url in message else f"{message} Base URL tried: {base_url}"
         who = identity.email or identity.id or "an API key"
         organization = identity.organization_name or identity.organization_id or "unknown organization"
         return True, f"Connected to Polytomic organization '{organization}' as {who}."

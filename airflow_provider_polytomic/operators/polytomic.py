@@ -77,8 +77,8 @@ class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
         from airflow_provider_polytomic.core import protocol
         from airflow_provider_polytomic.core.watch import SyncWatch
 
+        self._push_sync_url(context, self.sync_id)  # before validating: the link must exist either way
         sync_id = protocol.validate_id(self.sync_id, "sync id")
-        self._push_sync_url(context, sync_id)
         execution = self._start(context, sync_id)
         context["ti"].xcom_push(key=EXECUTION_ID_XCOM_KEY, value=execution.id)
         if not self.wait_for_completion:
@@ -269,7 +269,8 @@ class PolytomicStartBulkSyncOperator(_PolytomicStartOperator):
     :param fetch_mode: ``"none"``, ``"incremental"`` or ``"full"``.
     :param resync_mode: ``"refetch"``, ``"resync"`` or ``"rebuild"``.
     :param schemas: Only these schemas. Templated.
-    :param test: A test run.
+    :param test: A test run (not with ``resync_mode``: Polytomic refuses the combination, and so does this
+        operator, when the DAG is parsed).
     """
 
     template_fields: Sequence[str] = ("sync_id", "schemas", "idempotency_key")
@@ -286,6 +287,10 @@ class PolytomicStartBulkSyncOperator(_PolytomicStartOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(sync_id=sync_id, **kwargs)
+        if test and resync_mode is not None:
+            from airflow_provider_polytomic.core.protocol import BULK_TEST_WITH_RESYNC
+
+            raise ValueError(f"{self.task_id}: {BULK_TEST_WITH_RESYNC}")
         self.fetch_mode = fetch_mode
         self.resync_mode = resync_mode
         self.schemas = schemas

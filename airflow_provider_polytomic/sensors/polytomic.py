@@ -103,10 +103,10 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         if self._watch is None:
+            self._push_sync_url(context, self.sync_id)  # before validating: the link must exist either way
             anchor = self._first_reschedule_date(context) if self.reschedule else None
             self._watch = self._new_watch(anchor)
             self._waiting_since = anchor.timestamp() if anchor else time.time()
-            self._push_sync_url(context, self._watch.sync_id)
         # Transient trouble is waited out: the sensor's timeout bounds how long this may last.
         summary = self._poll_once(self._watch, "Trying again at the next poke.")
         if summary is None:
@@ -119,8 +119,8 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
         if not self.deferrable:
             return super().execute(context)
         started = time.monotonic()
+        self._push_sync_url(context, self.sync_id)  # before validating: the link must exist either way
         watch = self._new_watch()
-        self._push_sync_url(context, watch.sync_id)
         self._waiting_since = time.time()
         with self._soft_fail():
             summary = self._poll_once(watch, "The trigger will keep trying.")

@@ -7,11 +7,15 @@ A sync's executions are scripted as steps. With ``clock="polls"`` (default) each
 one execution, or the execution list) moves it one tick: a step with ``polls=3`` is what the next three
 reads see. With ``clock="seconds"`` steps last ``seconds`` of wall-clock time instead. An execution can
 ``appear_after`` some ticks, like a scheduled run that starts while a sensor waits.
+
+The scenario format (and what ``add_sync`` / ``add_fault`` take) is the JSON Schema ``scenario.schema.json``
+beside this file; a scenario that breaks it is refused with a :class:`ScenarioError` naming the key.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import functools
 import json
 import re
@@ -26,6 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from airflow_provider_polytomic.testing.scenario import ScenarioError, validate
+
 #: What Polytomic assumes, and echoes in ``X-Polytomic-Version``, when a request does not say.
 UNVERSIONED_API_VERSION = "2021-05-23"
 CLOCKS = frozenset({"polls", "seconds"})
@@ -34,11 +40,37 @@ FAULT_KINDS = frozenset({"status", "delay", "drop", "malformed", "truncated", "b
 UNKNOWN_STATUS = "rebalancing"
 TERMINAL_MODEL_STATUSES = frozenset({"completed", "failed", "canceled", "interrupted"})
 TERMINAL_BULK_STATUSES = TERMINAL_MODEL_STATUSES | {"errors"}
-DEFAULT_RUN_STEPS: tuple[dict[str, Any], ...] = (
-    {"status": "queued", "polls": 1, "seconds": 1.0},
-    {"status": "running", "polls": 2, "seconds": 2.0, "counts": {"insert": 10, "total": 10}},
-    {"status": "completed", "counts": {"insert": 20, "update": 5, "delete": 0, "error": 0, "total": 25}},
+#: Every key of a model execution's ``counts``; a run started through the API reports them all.
+COUNT_KEYS = ("insert", "update", "delete", "upserts", "error", "warnings", "total")
+#: Every key of a bulk execution's schema entry (the SDK's ``BulkSyncSchemaExecution``).
+SCHEMA_EXECUTION_KEYS = (
+    "schema",
+    "output_name",
+    "status",
+    "status_message",
+    "record_count",
+    "error_count",
+    "warning_count",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "updated_at",
+    "version",
 )
+BULK_FETCH_MODES = frozenset({"none", "incremental", "full"})
+BULK_RESYNC_MODES = frozenset({"refetch", "resync", "rebuild"})
+_RUNNING_COUNTS = {"insert": 10, "update": 0, "delete": 0, "upserts": 0, "error": 0, "warnings": 0, "total": 10}
+_DONE_COUNTS = {"insert": 20, "update": 5, "delete": 0, "upserts": 0, "error": 0, "warnings": 0, "total": 25}
+#: A run started through the API, by kind: a new model run is queued, a new bulk run created (bulk runs are
+#: never ``queued``).
+DEFAULT_RUN_STEPS: dict[str, tuple[dict[str, Any], ...]] = {
+    kind: (
+        {"status": first, "polls": 1, "seconds": 1.0},
+        {"status": "running", "polls": 2, "seconds": 2.0, "counts": _RUNNING_COUNTS},
+        {"status": "completed", "counts": _DONE_COUNTS},
+    )
+    for kind, first in (("model", "queued"), ("bulk", "created"))
+}
 
 
 def _now() -> datetime:
@@ -58,7 +90,7 @@ class Step:
     seconds: float = 1.0
     counts: dict[str, int] | None = None
     errors: list[str] | None = None
-    #: Bulk syncs: the per-schema entries (``name``, ``status``, ``record_count``, ``error_count``, ...).
+    #: Bulk syncs: the per-schema entries (``schema``, ``status``, ``record_count``, ``error_count``, ...).
     schemas: list[dict[str, Any]] | None = None
 
     @classmethod
@@ -90,8 +122,8 @@ class EmulatedExecution:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> EmulatedExecution:
-        steps = [Step.from_dict(step) for step in data.get("steps") or DEFAULT_RUN_STEPS]
+    def from_dict(cls, data: Mapping[str, Any], kind: str = "model") -> EmulatedExecution:
+        steps = [Step.from_dict(step) for step in data.get("steps") or DEFAULT_RUN_STEPS[kind]]
         return cls(
             id=str(data.get("id") or uuid.uuid4()),
             steps=steps,
@@ -119,24 +151,27 @@ class EmulatedSync:
     kind: str = "model"
     clock: str = "polls"
     executions: list[EmulatedExecution] = field(default_factory=list)
-    run_steps: list[Step] = field(default_factory=lambda: [Step.from_dict(step) for step in DEFAULT_RUN_STEPS])
+    run_steps: list[Step] = field(default_factory=list)
     reads: int = 0
     started: float = field(default_factory=time.monotonic)
     idempotency: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> EmulatedSync:
+    def from_dict(cls, data: Mapping[str, Any], where: str = "sync") -> EmulatedSync:
+        validate(dict(data), "sync", where)
+        kind = str(data.get("kind", "model"))
         sync = cls(
             id=str(data.get("id") or uuid.uuid4()),
             name=str(data.get("name", "Emulated sync")),
-            kind=str(data.get("kind", "model")),
+            kind=kind,
             clock=str(data.get("clock", "polls")),
-            executions=[EmulatedExecution.from_dict(item) for item in data.get("executions", [])],
+            executions=[EmulatedExecution.from_dict(item, kind) for item in data.get("executions", [])],
         )
-        if data.get("run_steps"):
-            sync.run_steps = [Step.from_dict(step) for step in data["run_steps"]]
+        sync.run_steps = [Step.from_dict(step) for step in data.get("run_steps") or DEFAULT_RUN_STEPS[kind]]
         if sync.kind not in SYNC_KINDS or sync.clock not in CLOCKS:
-            raise ValueError(f"sync {sync.id}: kind must be one of {sorted(SYNC_KINDS)}, clock one of {sorted(CLOCKS)}")
+            raise ScenarioError(
+                f"sync {sync.id}: kind must be one of {sorted(SYNC_KINDS)}, clock one of {sorted(CLOCKS)}"
+            )
         return sync
 
     @property
@@ -193,8 +228,13 @@ class EmulatedSync:
     def find(self, execution_id: str) -> EmulatedExecution | None:
         return next((item for item in self.visible() if item.id == execution_id), None)
 
-    def start(self, idempotency_key: str | None) -> tuple[EmulatedExecution, bool]:
-        """A new execution (or the one this key already started); ``False`` when one is already running."""
+    def start(
+        self, idempotency_key: str | None, extra: Mapping[str, Any] | None = None
+    ) -> tuple[EmulatedExecution, bool]:
+        """A new execution (or the one this key already started); ``False`` when one is already running.
+
+        ``extra``: bulk execution fields the start body decides (``is_test``, ``fetch_mode``, ``is_resync``).
+        """
         if idempotency_key and idempotency_key in self.idempotency:
             existing = self.find(self.idempotency[idempotency_key])
             if existing is not None:
@@ -202,6 +242,8 @@ class EmulatedSync:
         if self.running() is not None:
             return self.running(), False  # type: ignore[return-value]
         execution = EmulatedExecution(id=str(uuid.uuid4()), steps=list(self.run_steps), appear_after=self.tick())
+        execution.extra.update(extra or {})
+        execution.extra["started_through_api"] = True
         self.executions.append(execution)
         self.visible()
         if idempotency_key:
@@ -221,7 +263,9 @@ class EmulatedSync:
             "completed_at": _rfc3339(execution.completed_at),
         }
         counts = step.counts or {}
+        started_through_api = bool(execution.extra.get("started_through_api"))
         if self.kind == "bulk":
+            fields = {key: value for key, value in execution.extra.items() if key != "started_through_api"}
             body.update(
                 {
                     # A bulk execution has no error list; its status message says what went wrong.
@@ -235,12 +279,13 @@ class EmulatedSync:
                     "is_test": False,
                     "fetch_mode": "incremental",
                     "output_disposition": None,
-                    "schemas": step.schemas or [],
-                    **execution.extra,
+                    "schemas": [{**dict.fromkeys(SCHEMA_EXECUTION_KEYS), **item} for item in step.schemas or []],
+                    **fields,
                 }
             )
         else:
-            body["counts"] = counts
+            # A run started through the API reports every count (zeros until there are some), as Polytomic does.
+            body["counts"] = {**dict.fromkeys(COUNT_KEYS, 0), **counts} if started_through_api else counts
             body["errors"] = step.errors
         return body
 
@@ -283,7 +328,7 @@ class Fault:
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; one of {sorted(FAULT_KINDS)}")
+            raise ScenarioError(f"unknown fault kind {self.kind!r}; one of {sorted(FAULT_KINDS)}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Fault:
@@ -369,25 +414,31 @@ class PolytomicEmulator:
         self.organization_name = str(organization.get("name", "Emulated Organization"))
         self.deployment_keys: dict[str, str] = dict(scenario.get("deployment_keys") or {})
         self.syncs: dict[str, EmulatedSync] = {}
+        validate(scenario)
         self.faults: list[Fault] = [Fault.from_dict(item) for item in scenario.get("faults", [])]
         self.requests: list[RecordedRequest] = []
         self.lock = threading.RLock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        for item in scenario.get("syncs", []):
-            self.add_sync(**item)
+        for index, item in enumerate(scenario.get("syncs", [])):
+            self._add(EmulatedSync.from_dict(item, f"scenario.syncs[{index}]"))
 
     # -- set-up -------------------------------------------------------------------------------------------
 
     def add_sync(self, **spec: Any) -> EmulatedSync:
         """Add a sync from the same keys a scenario file uses (``id``, ``name``, ``kind``, ``clock``, ...)."""
-        sync = EmulatedSync.from_dict(spec)
+        return self._add(EmulatedSync.from_dict(spec))
+
+    def _add(self, sync: EmulatedSync) -> EmulatedSync:
         with self.lock:
             self.syncs[sync.id] = sync
         return sync
 
     def add_fault(self, kind: str, **spec: Any) -> Fault:
-        fault = Fault.from_dict({"kind": kind, **spec})
+        """Add a fault from the same keys a scenario file uses (``path``, ``method``, ``requests``, ...)."""
+        document = {"kind": kind, **spec}
+        validate(document, "fault", "fault")
+        fault = Fault.from_dict(document)
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -405,8 +456,32 @@ class PolytomicEmulator:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def describe(self) -> list[str]:
+        """One line per sync it serves: kind, id, name, and what its executions will do."""
+        lines = []
+        with self.lock:
+            for sync in self.syncs.values():
+                scripted = ", ".join(
+                    f"{execution.id} ({' -> '.join(step.status for step in execution.steps)})"
+                    for execution in sync.executions
+                )
+                lines.append(
+                    f"{sync.kind} sync {sync.id} {sync.name!r}: "
+                    + (f"executions {scripted}" if scripted else "no executions yet")
+                    + f"; a run started through the API goes {' -> '.join(step.status for step in sync.run_steps)}"
+                )
+        return lines
+
     def start(self) -> PolytomicEmulator:
-        server = _Server((self.host, self.port), _Handler)
+        try:
+            server = _Server((self.host, self.port), _Handler)
+        except OSError as error:
+            why = "another process is using that port (pick another one, or 0 for a free one)"
+            if error.errno != errno.EADDRINUSE:
+                why = error.strerror or str(error)
+            raise OSError(
+                error.errno, f"The Polytomic emulator cannot listen on {self.host}:{self.port}: {why}."
+            ) from error
         server.emulator = self
         self._server = server
         # A short poll interval: stop() waits for the serving loop to notice, once per test.
@@ -483,8 +558,14 @@ class PolytomicEmulator:
                 sync.reads += 1  # a read sees the state, then moves the script one tick on
         if method == "POST":
             if what == "executions" and execution_id is None:
+                extra: dict[str, Any] = {}
+                if kind == "bulk":
+                    refused = _bulk_start_problem(body)
+                    if refused:
+                        return 400, _error(400, refused, "bad_request")
+                    extra = _bulk_start_fields(body)
                 key = headers.get("idempotency-key")
-                execution, started = sync.start(key)
+                execution, started = sync.start(key, extra)
                 if not started:
                     return 409, _error(409, f"sync is already running (execution {execution.id})", "conflict")
                 data = sync.execution_json(execution)
@@ -529,6 +610,33 @@ class PolytomicEmulator:
         next_token = str(offset + limit) if offset + limit < len(items) else None
         data = [sync.execution_json(item) for item in page]
         return 200, {"data": data, "pagination": {"next_page_token": next_token}}
+
+
+def _bulk_start_problem(body: Any) -> str | None:
+    """Why Polytomic would answer 400 to this bulk start body (as its SDK documents), or None."""
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        return "the request body must be a JSON object"
+    if "resync" in body:
+        return "resync is no longer accepted: use resync_mode (refetch, resync or rebuild)"
+    if body.get("test") and body.get("resync_mode") is not None:
+        return "test and resync_mode are mutually exclusive"
+    for name, allowed in (("fetch_mode", BULK_FETCH_MODES), ("resync_mode", BULK_RESYNC_MODES)):
+        value = body.get(name)
+        if value is not None and value not in allowed:
+            return f"{name} must be one of {', '.join(sorted(allowed))}"
+    return None
+
+
+def _bulk_start_fields(body: Any) -> dict[str, Any]:
+    """What a new bulk run reports about how it was started."""
+    body = body or {}
+    return {
+        "is_test": bool(body.get("test")),
+        "fetch_mode": body.get("fetch_mode") or "incremental",
+        "is_resync": body.get("resync_mode") is not None,
+    }
 
 
 def _flag(query: dict[str, list[str]], name: str) -> bool:
