@@ -1,5 +1,11 @@
 """A real Airflow 3 deployment for end-to-end tests: api-server, scheduler, dag-processor and triggerer as
-processes, ``example_dags`` as the DAGs folder, ``polytomic_default`` pointing at the emulator."""
+processes, ``example_dags`` (or another folder) as the DAGs folder, ``polytomic_default`` pointing at the
+emulator.
+
+``running_airflow`` starts the four usual processes and yields the environment and the log folder.
+``airflow_deployment`` yields an :class:`AirflowDeployment`, which can also start more processes (a second
+triggerer) while the test runs, and kill or restart one of them: the process-fault tests use it.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,9 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from airflow_provider_polytomic.testing import PolytomicEmulator
@@ -19,6 +26,7 @@ from tests.conftest import API_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
+DEFAULT_PROCESSES = ("api-server", "scheduler", "dag-processor", "triggerer")
 
 
 def free_port() -> int:
@@ -29,20 +37,107 @@ def free_port() -> int:
 
 
 def query(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db, timeout=10) as connection:
+    with sqlite3.connect(db, timeout=30) as connection:
         return connection.execute(sql, args).fetchall()
 
 
+class AirflowDeployment:
+    """Airflow processes sharing one ``AIRFLOW_HOME``; each is named, logs to ``<name>.log``, and runs in its own
+    process group (so a kill takes its children, e.g. the triggerer's trigger runner, with it)."""
+
+    def __init__(self, env: dict[str, str], logs_dir: Path) -> None:
+        self.env = env
+        self.logs_dir = logs_dir
+        self.db = Path(env["AIRFLOW_HOME"]) / "airflow.db"
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(
+        self, name: str, command: Sequence[str] | None = None, extra_env: Mapping[str, str] | None = None
+    ) -> None:
+        """Start ``airflow <command>`` (default: the name) as the process called ``name``."""
+        log = (self.logs_dir / f"{name}.log").open("a")
+        self.processes[name] = subprocess.Popen(
+            [AIRFLOW, *(command or [name])],
+            env={**self.env, **(extra_env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to the whole process group of ``name`` and reap it (SIGKILL: nothing runs on)."""
+        process = self.processes.pop(name)
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def stop(self, name: str, timeout: float = 30) -> None:
+        """A graceful stop: SIGTERM to the main process only (it shuts its children down), SIGKILL if it hangs."""
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=timeout)
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # whatever is left of the group
+        process.wait()
+
+    def query(self, sql: str, *args: object) -> list[tuple[object, ...]]:
+        return query(self.db, sql, *args)
+
+    def airflow(self, *args: str) -> None:
+        subprocess.run([AIRFLOW, *args], env=self.env, check=True, capture_output=True)
+
+    def wait_for(self, what: str, check: Callable[[], object], timeout: float, interval: float = 0.5) -> float:
+        """Poll ``check`` until it is true; the seconds it took. Fails with the process logs after ``timeout``."""
+        import pytest
+
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if check():
+                return time.monotonic() - started
+            time.sleep(interval)
+        tails = {path.name: path.read_text(errors="replace")[-3000:] for path in self.logs_dir.glob("*.log")}
+        pytest.fail(f"gave up waiting for {what} after {timeout:.0f} s; process logs:\n{json.dumps(tails, indent=1)}")
+
+    def close(self) -> None:
+        for name in list(self.processes):
+            with suppress(ProcessLookupError):
+                os.killpg(self.processes[name].pid, signal.SIGTERM)
+        for name, process in list(self.processes.items()):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            del self.processes[name]
+
+
 @contextmanager
-def running_airflow(
-    tmp_path: Path, emulator: PolytomicEmulator, extra_env: Mapping[str, str] | None = None
-) -> Iterator[tuple[dict[str, str], Path]]:
-    """Start the processes (small: LocalExecutor, parallelism 2); yields the environment and the log folder."""
+def airflow_deployment(
+    tmp_path: Path,
+    emulator: PolytomicEmulator,
+    extra_env: Mapping[str, str] | None = None,
+    *,
+    dags_folder: Path | None = None,
+    processes: Mapping[str, Sequence[str]] | Sequence[str] = DEFAULT_PROCESSES,
+    sqlite_wal: bool = False,
+) -> Iterator[AirflowDeployment]:
+    """Migrate the database, start ``processes`` (names, or names mapped to their ``airflow`` arguments) and
+    yield the deployment; every process still running is stopped on the way out.
+
+    ``sqlite_wal``: put the SQLite database in WAL mode with a 30 s busy timeout, so many processes writing at
+    once wait for each other instead of failing with "database is locked".
+    """
     port = free_port()
+    home = tmp_path / "airflow_home"
     env = {
         **os.environ,
-        "AIRFLOW_HOME": str(tmp_path / "airflow_home"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder or ROOT / "example_dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "2",
@@ -57,23 +152,28 @@ def running_airflow(
         "AIRFLOW_CONN_POLYTOMIC_DEFAULT": json.dumps(
             {"conn_type": "polytomic", "host": emulator.url, "password": API_KEY, "extra": {"timeout": 5}}
         ),
-        **(extra_env or {}),
     }
+    if sqlite_wal:
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home / 'airflow.db'}?timeout=30"
+    env.update(extra_env or {})
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
-    processes = []
-    for command in ("api-server", "scheduler", "dag-processor", "triggerer"):
-        log = (tmp_path / f"{command}.log").open("w")
-        processes.append(
-            subprocess.Popen([AIRFLOW, command], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        )
+    if sqlite_wal:
+        with sqlite3.connect(home / "airflow.db") as connection:
+            connection.execute("pragma journal_mode=wal")  # kept in the file: every later connection uses it
+    deployment = AirflowDeployment(env, tmp_path)
     try:
-        yield env, tmp_path
+        named = processes.items() if isinstance(processes, Mapping) else ((name, [name]) for name in processes)
+        for name, command in named:
+            deployment.start(name, command)
+        yield deployment
     finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        deployment.close()
+
+
+@contextmanager
+def running_airflow(
+    tmp_path: Path, emulator: PolytomicEmulator, extra_env: Mapping[str, str] | None = None
+) -> Iterator[tuple[dict[str, str], Path]]:
+    """Start the processes (small: LocalExecutor, parallelism 2); yields the environment and the log folder."""
+    with airflow_deployment(tmp_path, emulator, extra_env) as deployment:
+        yield deployment.env, deployment.logs_dir
