@@ -407,7 +407,7 @@ def test_a_killed_worker_retries_onto_the_same_execution(
     assert outcomes["reschedule"] == ("success", 2, True), outcomes
     if outcomes["poke"] != ("success", 2, True):
         # A poke-mode retry starts with no memory of the first try: it reads the sync's current execution,
-        # which is the newer run by then. Not yet solved in the provider (see docs/reliability-process-faults.md).
+        # which is the newer run by then. Not yet solved in the provider (see docs/reliability.md, "Process faults").
         pytest.xfail(f"a poke-mode retry judges the sync's newest run, not the one its first try followed: {outcomes}")
 
 
