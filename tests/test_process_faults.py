@@ -405,10 +405,9 @@ def test_a_killed_worker_retries_onto_the_same_execution(
     keys = [request.headers.get("Idempotency-Key") for request in emulator.requests_to(started, "POST")]
     assert len(keys) == 2 and keys[0] == keys[1], keys
     assert outcomes["reschedule"] == ("success", 2, True), outcomes
-    if outcomes["poke"] != ("success", 2, True):
-        # A poke-mode retry starts with no memory of the first try: it reads the sync's current execution,
-        # which is the newer run by then. Not yet solved in the provider (see docs/reliability.md, "Process faults").
-        pytest.xfail(f"a poke-mode retry judges the sync's newest run, not the one its first try followed: {outcomes}")
+    # A retry is a new process: it follows the execution the first try kept in Airflow 3.3's task state store,
+    # not the sync's current one (the newer run by then).
+    assert outcomes["poke"] == ("success", 2, True), outcomes
 
 
 def test_a_scheduler_restart_leaves_deferred_and_rescheduled_sensors_right(

@@ -74,6 +74,8 @@ def test_completed_passes_with_the_summary_and_a_line_per_poll(
     if mode != "deferrable":  # the trigger logs in the triggerer, not in the task log
         assert run.log.count(f"execution {execution.id}: running (insert=5, total=5)") >= 1
         assert "Waited" in run.log
+    else:  # the resumed task says how long the trigger waited, as poke mode does
+        assert "s in the triggerer." in run.log
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -114,12 +116,14 @@ def test_record_errors_pass_when_allowed(mode: str, run_dag: Callable[..., Run],
 def test_bad_endings_fail_with_polytomics_errors(
     mode: str, status: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator
 ) -> None:
-    sync = script(emulator, RUNNING, {"status": status, "errors": ["Snowflake: warehouse suspended"]})
+    ended = {"status": status, "counts": {"insert": 3, "error": 1, "total": 4}}
+    sync = script(emulator, RUNNING, {**ended, "errors": ["Snowflake: warehouse suspended"]})
     run = run_dag(mode, sync)
     assert (run.state, run.task_state, run.tries) == ("failed", "failed", 1)
     assert f"ended with status '{status}'" in run.log
     assert "Snowflake: warehouse suspended" in run.log
     assert sync.executions[0].id in run.log
+    assert "Counts: insert=3, error=1, total=4." in run.log  # a failure says how far the run got
 
 
 @pytest.mark.parametrize("mode", MODES)

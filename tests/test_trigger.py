@@ -39,6 +39,16 @@ def test_serialize_round_trips_without_the_key(make_connection: Callable[..., st
     assert API_KEY not in json.dumps(rebuilt.serialize())
 
 
+def test_the_trigger_logs_its_final_poll_and_says_how_long_it_waited(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator, logs: Callable[[], str]
+) -> None:
+    emulator.add_sync(id=SYNC, executions=[{"steps": [{"status": "running", "polls": 1}, {"status": "completed"}]}])
+    trigger = PolytomicSyncStatusTrigger(sync_id=SYNC, polytomic_conn_id=make_connection(), poll_interval=0.05)
+    event = asyncio.run(trigger.wait())
+    assert event["verdict"] == "succeeded" and isinstance(event["waited"], float) and event["waited"] >= 0
+    assert "completed. Counts: no counts yet. Waited" in logs()
+
+
 def test_waits_for_completion_and_yields_one_summary(
     make_connection: Callable[..., str], emulator: PolytomicEmulator
 ) -> None:

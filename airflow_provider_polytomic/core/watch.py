@@ -132,7 +132,11 @@ def judge(
         )
     if status in FAILURE:
         return Judgement(
-            Verdict.FAILED, sync_id, execution, f"{about} ended with status '{execution.status}'{_quoted(execution)}"
+            Verdict.FAILED,
+            sync_id,
+            execution,
+            f"{about} ended with status '{execution.status}'{_quoted(execution)} "
+            f"Counts: {execution.counts.describe()}.",
         )
     # Any other status, documented or not, is "still running"; an unknown one can never pass the gate.
     return Judgement(

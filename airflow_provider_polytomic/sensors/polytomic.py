@@ -19,7 +19,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_polytomic.core.bounds import poll_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
-from airflow_provider_polytomic.core.errors import PolytomicConfigError
+from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicSyncFailedError
 from airflow_provider_polytomic.waiting import SYNC_URL_XCOM_KEY, PolytomicSyncLink, PolytomicWaitMixin
 
 if TYPE_CHECKING:
@@ -59,10 +59,11 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
     In deferrable mode the sensor checks once, then defers to :class:`PolytomicSyncStatusTrigger` with the
     remaining ``timeout``, capped by ``execution_timeout``.
 
-    Reschedule mode starts every poke afresh, so it cannot remember the execution it follows; it finds it
-    again from the executions list as the oldest execution in progress at, or started after, its first poke.
-    That relies on Airflow's and Polytomic's clocks agreeing (NTP); where that is doubtful, use poke or
-    deferrable mode, or pass ``execution_id``.
+    Across tries and reschedule pokes (each a new process), Airflow 3.3+ keeps the execution being followed in
+    the task state store, so a retry after a worker crash follows the same run. Without a store (older Airflow),
+    a reschedule poke finds it again from the executions list as the execution in progress at its first poke, or
+    the first started after it (this relies on Airflow's and Polytomic's clocks agreeing); a poke-mode retry
+    reads the current execution afresh. Where that matters there, pass ``execution_id`` or use deferrable mode.
 
     :param sync_id: The model sync (a UUID). Templated.
     :param polytomic_conn_id: The Airflow connection of type ``polytomic``.
@@ -105,12 +106,18 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
         if self._watch is None:
             self._push_sync_url(context, self.sync_id)  # before validating: the link must exist either way
             anchor = self._first_reschedule_date(context) if self.reschedule else None
-            self._watch = self._new_watch(anchor)
+            self._watch = self._new_watch(anchor, context)
             self._waiting_since = anchor.timestamp() if anchor else time.time()
         # Transient trouble is waited out: the sensor's timeout bounds how long this may last.
-        summary = self._poll_once(self._watch, "Trying again at the next poke.")
+        try:
+            summary = self._poll_once(self._watch, "Trying again at the next poke.")
+        except PolytomicSyncFailedError:
+            self._forget(context)
+            raise
+        self._remember(context, self._watch)
         if summary is None:
             return False
+        self._forget(context)
         return PokeReturnValue(is_done=True, xcom_value=self._publish(context, summary))
 
     # -- deferrable ---------------------------------------------------------------------------------------
@@ -120,12 +127,18 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
             return super().execute(context)
         started = time.monotonic()
         self._push_sync_url(context, self.sync_id)  # before validating: the link must exist either way
-        watch = self._new_watch()
+        watch = self._new_watch(context=context)
         self._waiting_since = time.time()
         with self._soft_fail():
-            summary = self._poll_once(watch, "The trigger will keep trying.")
+            try:
+                summary = self._poll_once(watch, "The trigger will keep trying.")
+            except PolytomicSyncFailedError:
+                self._forget(context)
+                raise
             if summary is not None:
+                self._forget(context)
                 return self._publish(context, summary)  # already finished: no deferral
+            self._remember(context, watch)
             remaining = self._remaining_seconds(time.monotonic() - started)
             if remaining <= 0:
                 raise AirflowSensorTimeout(f"Sensor timed out before deferring (timeout={self.timeout} s).")
@@ -140,6 +153,7 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume from the trigger: the same outcomes and return value as poke mode."""
+        self._forget(context, always=True)  # the trigger's verdict is final (a timeout too): a rerun looks afresh
         return self._conclude_event(context, event)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
@@ -152,14 +166,20 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
 
     # -- shared -------------------------------------------------------------------------------------------
 
-    def _new_watch(self, anchor: datetime | None = None) -> SyncWatch:
+    def _new_watch(self, anchor: datetime | None = None, context: Context | None = None) -> SyncWatch:
+        """The watch for this try: ``execution_id`` if given, else the one an earlier try followed, else the
+        sync's current one (or the anchored look-up)."""
+        from airflow_provider_polytomic.core.ids import validate_id
         from airflow_provider_polytomic.core.watch import SyncWatch
 
+        remembered = None
+        if not self.execution_id and context is not None:
+            remembered = self._recall(context, validate_id(self.sync_id, "sync id"))
         return SyncWatch(
             sync_id=self.sync_id,
-            execution_id=self.execution_id or None,
+            execution_id=self.execution_id or remembered,
             completed_after=self._completed_after(),
-            anchor=anchor,
+            anchor=None if remembered else anchor,
             fail_on_record_errors=self.fail_on_record_errors,
             kind=self.sync_kind,
         )

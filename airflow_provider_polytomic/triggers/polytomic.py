@@ -27,15 +27,23 @@ def error_backoff(poll_interval: float, failures: int) -> float:
 
 
 def event_payload(
-    verdict: str, message: str, *, sync_id: str, execution_id: str | None, summary: dict[str, Any] | None = None
+    verdict: str,
+    message: str,
+    *,
+    sync_id: str,
+    execution_id: str | None,
+    summary: dict[str, Any] | None = None,
+    waited: float | None = None,
 ) -> dict[str, Any]:
-    """The one event the trigger yields. ``verdict``: succeeded, failed, error or timeout."""
+    """The one event the trigger yields. ``verdict``: succeeded, failed, error or timeout; ``waited``: seconds
+    the trigger polled, so the resumed task can say how long it waited, as poke mode does."""
     return {
         "verdict": verdict,
         "message": message,
         "sync_id": sync_id,
         "execution_id": execution_id,
         "summary": summary,
+        "waited": round(waited, 1) if waited is not None else None,
     }
 
 
@@ -146,8 +154,10 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                 else:
                     failures, last_error = 0, None
                     if judgement.verdict is not Verdict.WAITING:
+                        waited = time.monotonic() - started
+                        self.log.info("%s Waited %.0f s.", judgement.message, waited)  # the final poll, logged too
                         summary = judgement.summary()
-                        return self._event(watch, judgement.verdict.value, judgement.message, summary)
+                        return self._event(watch, judgement.verdict.value, judgement.message, summary, waited)
                     if judgement.warn:
                         self.log.warning(judgement.message)
                     else:
@@ -166,8 +176,16 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                 await asyncio.sleep(pause)
 
     @staticmethod
-    def _event(watch: SyncWatch, verdict: str, message: str, summary: dict[str, Any] | None = None) -> dict[str, Any]:
-        return event_payload(verdict, message, sync_id=watch.sync_id, execution_id=watch.execution_id, summary=summary)
+    def _event(
+        watch: SyncWatch,
+        verdict: str,
+        message: str,
+        summary: dict[str, Any] | None = None,
+        waited: float | None = None,
+    ) -> dict[str, Any]:
+        return event_payload(
+            verdict, message, sync_id=watch.sync_id, execution_id=watch.execution_id, summary=summary, waited=waited
+        )
 
 
 def _timestamp(value: str | None) -> datetime | None:
