@@ -15,7 +15,8 @@ from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicSync
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
 
-    from airflow_provider_polytomic.core.watch import Judgement, SyncWatch
+    from airflow_provider_polytomic.core.status import Judgement
+    from airflow_provider_polytomic.core.watch import SyncWatch
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
     from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
 
@@ -150,7 +151,7 @@ class PolytomicWaitMixin:
     @staticmethod
     def _conclude(judgement: Judgement) -> dict[str, Any] | None:
         """The summary when the execution ended well, None while waiting; raises when it ended badly."""
-        from airflow_provider_polytomic.core.watch import Verdict
+        from airflow_provider_polytomic.core.status import Verdict
 
         summary = judgement.summary()
         if judgement.verdict is Verdict.SUCCEEDED and summary is not None:

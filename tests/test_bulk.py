@@ -10,7 +10,7 @@ import pytest
 from airflow_provider_polytomic.core import protocol
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
 from airflow_provider_polytomic.core.models import SUMMARY_MAX_SCHEMAS, Execution, SyncKind
-from airflow_provider_polytomic.core.watch import Verdict, judge
+from airflow_provider_polytomic.core.status import Verdict, judge
 from airflow_provider_polytomic.testing import EmulatedSync, PolytomicEmulator
 from tests.dag_runs import Run
 

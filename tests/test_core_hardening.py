@@ -31,7 +31,8 @@ from airflow_provider_polytomic.core.errors import (
 from airflow_provider_polytomic.core.models import Execution, ExecutionPage
 from airflow_provider_polytomic.core.retry import RetryPolicy, parse_retry_after, seconds_within
 from airflow_provider_polytomic.core.scan import NewestFirstScan
-from airflow_provider_polytomic.core.watch import SyncWatch, Verdict, judge
+from airflow_provider_polytomic.core.status import Verdict, judge
+from airflow_provider_polytomic.core.watch import SyncWatch
 
 KEY = "pk_SECRET_hardening_0123456789"
 SYNC = "248df4b7-aa70-47b8-a036-33ac447e668d"

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow_provider_polytomic.core.models import Execution, ExecutionPage, SyncStatus
-from airflow_provider_polytomic.core.watch import SyncWatch, Verdict, judge
+from airflow_provider_polytomic.core.status import Verdict, judge
+from airflow_provider_polytomic.core.watch import SyncWatch
 
 SYNC = "0d6f3a8e-2b7c-4f15-9a31-6c2e8b4d7f90"
 A = "11111111-1111-4111-8111-111111111111"

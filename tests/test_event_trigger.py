@@ -12,15 +12,13 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_polytomic.core.completions import LEDGER_IDS, CompletionLedger, outcome_of
 from airflow_provider_polytomic.core.errors import PolytomicError
 from airflow_provider_polytomic.core.models import Execution, SyncKind
 from airflow_provider_polytomic.testing import PolytomicEmulator
 from airflow_provider_polytomic.triggers.polytomic_events import (
     EVENT_DRIVEN_SCHEDULING,
-    LEDGER_IDS,
-    CompletionLedger,
     PolytomicSyncCompletionTrigger,
-    outcome_of,
 )
 from tests.conftest import API_KEY
 

@@ -1,4 +1,5 @@
-"""Status semantics: which execution a sensor judges, and what its status means. No I/O.
+"""Which execution a sensor judges, as a small state machine. No I/O. (What its status means is
+:mod:`airflow_provider_polytomic.core.status`.)
 
 :class:`SyncWatch` is a small state machine. A driver (the sensor's poke, the trigger's loop) asks it for the
 next :class:`~airflow_provider_polytomic.core.protocol.ApiCall`, sends it with its own transport, and hands the
@@ -20,140 +21,15 @@ Which execution is judged:
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from airflow_provider_polytomic.core import protocol
-from airflow_provider_polytomic.core.models import (
-    Execution,
-    ExecutionPage,
-    ExecutionStatus,
-    SyncKind,
-    SyncStatus,
-    finished_at,
-    truncate,
-)
+from airflow_provider_polytomic.core.models import Execution, ExecutionPage, SyncKind, SyncStatus, finished_at
 from airflow_provider_polytomic.core.scan import MAX_PAGES as MAX_PAGES
 from airflow_provider_polytomic.core.scan import NewestFirstScan
-
-S = ExecutionStatus
-SUCCESS = frozenset({S.COMPLETED})
-FAILURE = frozenset({S.FAILED, S.CANCELED, S.INTERRUPTED})
-#: Bulk only: the run finished with errors. A failure, unless record errors are tolerated.
-FINISHED_WITH_ERRORS = frozenset({S.ERRORS})
-#: The documented statuses of each kind; anything else is unknown (still running, and warned about).
-DOCUMENTED = {
-    SyncKind.MODEL: frozenset(
-        {S.CREATED, S.SCHEDULED, S.QUEUED, S.WAITING, S.RUNNING, S.PROCESSING, S.CANCELING} | SUCCESS | FAILURE
-    ),
-    SyncKind.BULK: frozenset(
-        {S.CREATED, S.SCHEDULED, S.RUNNING, S.EXPORTING, S.CANCELING, S.PROCESSING}
-        | SUCCESS
-        | FAILURE
-        | FINISHED_WITH_ERRORS
-    ),
-}
-
-
-def status_of(execution: Execution, kind: SyncKind) -> ExecutionStatus | None:
-    """The execution's status if it is documented for this kind of sync, else None."""
-    status = execution.known_status
-    return status if status in DOCUMENTED[kind] else None
-
-
-def finished(execution: Execution, kind: SyncKind) -> bool:
-    return status_of(execution, kind) in SUCCESS | FAILURE | FINISHED_WITH_ERRORS
-
-
-#: How many error messages a failure message quotes.
-QUOTED_ERRORS = 3
-
-
-class Verdict(str, enum.Enum):
-    WAITING = "waiting"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class Judgement:
-    """What the watch concluded from one answer."""
-
-    verdict: Verdict
-    sync_id: str
-    execution: Execution | None
-    message: str
-    #: The status is not one this provider knows (it is treated as still running).
-    unknown_status: bool = False
-    #: Log ``message`` as a warning: set by the watch the first time it meets each unknown status.
-    warn: bool = False
-    #: The watch needs another request before it can judge (the next page of the executions list).
-    again: bool = False
-
-    def summary(self) -> dict[str, Any] | None:
-        return self.execution.summary(self.sync_id) if self.execution else None
-
-
-def judge(
-    sync_id: str, execution: Execution, *, fail_on_record_errors: bool, kind: SyncKind = SyncKind.MODEL
-) -> Judgement:
-    """The verdict on one execution: success is exactly ``completed`` (without errors, when asked)."""
-    status = status_of(execution, kind)
-    about = f"Polytomic {'bulk ' if kind is SyncKind.BULK else ''}sync {sync_id} execution {execution.id}"
-    if status in FINISHED_WITH_ERRORS:
-        if fail_on_record_errors:
-            return Judgement(
-                Verdict.FAILED,
-                sync_id,
-                execution,
-                f"{about} ended with status '{execution.status}' ({execution.error_count} record error(s)) and "
-                f"fail_on_record_errors=True{_quoted(execution)} Counts: {execution.counts.describe()}.",
-            )
-        return Judgement(
-            Verdict.SUCCEEDED,
-            sync_id,
-            execution,
-            f"{about} finished with errors, tolerated (fail_on_record_errors=False). "
-            f"Counts: {execution.counts.describe()}.",
-        )
-    if status in SUCCESS:
-        if fail_on_record_errors and execution.error_count:
-            return Judgement(
-                Verdict.FAILED,
-                sync_id,
-                execution,
-                f"{about} completed with {execution.error_count} record error(s) and fail_on_record_errors=True"
-                f"{_quoted(execution)} Counts: {execution.counts.describe()}.",
-            )
-        return Judgement(
-            Verdict.SUCCEEDED, sync_id, execution, f"{about} completed. Counts: {execution.counts.describe()}."
-        )
-    if status in FAILURE:
-        return Judgement(
-            Verdict.FAILED,
-            sync_id,
-            execution,
-            f"{about} ended with status '{execution.status}'{_quoted(execution)} "
-            f"Counts: {execution.counts.describe()}.",
-        )
-    # Any other status, documented or not, is "still running"; an unknown one can never pass the gate.
-    return Judgement(
-        Verdict.WAITING,
-        sync_id,
-        execution,
-        f"{about}: {execution.status} ({execution.counts.describe()}).",
-        unknown_status=status is None,
-    )
-
-
-def _quoted(execution: Execution) -> str:
-    if not execution.errors:
-        return "."
-    quoted = "; ".join(truncate(message, 200) for message in execution.errors[:QUOTED_ERRORS])
-    more = f" (and {len(execution.errors) - QUOTED_ERRORS} more)" if len(execution.errors) > QUOTED_ERRORS else ""
-    return f". Polytomic reports: {quoted}{more}."
+from airflow_provider_polytomic.core.status import Judgement, Verdict, finished, judge, status_of
 
 
 @dataclass

@@ -14,7 +14,8 @@ from airflow_provider_polytomic.core.bounds import bounded_number
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
 from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
 from airflow_provider_polytomic.core.models import SyncKind, parse_timestamp
-from airflow_provider_polytomic.core.watch import SyncWatch, Verdict
+from airflow_provider_polytomic.core.status import Verdict
+from airflow_provider_polytomic.core.watch import SyncWatch
 
 #: Longest pause between polls while Polytomic keeps failing transiently.
 MAX_ERROR_BACKOFF = 600.0

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -43,10 +42,18 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_polytomic.core import protocol
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
+from airflow_provider_polytomic.core.completions import (
+    DEFAULT_OUTCOMES,
+    OUTCOMES,
+    CompletionLedger,
+    completion_payload,
+    newly_finished,
+    outcome_of,
+    scan_since,
+)
+from airflow_provider_polytomic.core.completions import outcomes as checked_outcomes
 from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
-from airflow_provider_polytomic.core.models import Execution, SyncKind, finished_at, parse_timestamp
-from airflow_provider_polytomic.core.scan import NewestFirstScan
-from airflow_provider_polytomic.core.watch import FAILURE, FINISHED_WITH_ERRORS, SUCCESS, finished, judge
+from airflow_provider_polytomic.core.models import Execution, SyncKind, parse_timestamp
 from airflow_provider_polytomic.triggers.polytomic import error_backoff
 
 if TYPE_CHECKING:
@@ -61,110 +68,8 @@ else:
 #: Whether this Airflow can schedule DAGs on asset watchers (Airflow 3).
 EVENT_DRIVEN_SCHEDULING = hasattr(_triggers_base, "BaseEventTrigger")
 
-#: How a finished execution ended, as ``outcomes`` names it.
-SUCCEEDED = "succeeded"
-COMPLETED_WITH_ERRORS = "completed_with_errors"
-OUTCOMES = (SUCCEEDED, COMPLETED_WITH_ERRORS, "failed", "canceled", "interrupted")
-DEFAULT_OUTCOMES = (SUCCEEDED,)
 #: Seconds between retries while Polytomic refuses the watcher (401/403/404, a broken connection).
 DEFAULT_PERMANENT_ERROR_INTERVAL = 300.0
-#: How many handled execution ids the ledger remembers; older ones are covered by its watermark.
-LEDGER_IDS = 50
-STATE_VERSION = 1
-
-
-def outcome_of(execution: Execution, kind: SyncKind) -> str | None:
-    """How a finished execution ended (one of :data:`OUTCOMES`); None while it has not finished.
-
-    ``completed`` with record errors (and a bulk ``errors`` status) is ``completed_with_errors``; an unknown
-    status is never finished.
-    """
-    status = execution.known_status
-    if not finished(execution, kind) or status is None:
-        return None
-    if status in SUCCESS:
-        return COMPLETED_WITH_ERRORS if execution.error_count else SUCCEEDED
-    if status in FINISHED_WITH_ERRORS:
-        return COMPLETED_WITH_ERRORS
-    assert status in FAILURE  # noqa: S101 - finished() admits nothing else
-    return status.value
-
-
-def completion_payload(
-    execution: Execution, *, sync_id: str, kind: SyncKind, outcome: str, sync_url: str | None = None
-) -> dict[str, Any]:
-    """One event's payload: the sensor's bounded summary, plus how the execution ended.
-
-    ``verdict`` is what the sensor would conclude (``succeeded`` only for ``completed`` without record
-    errors), ``message`` its one-line explanation.
-    """
-    judgement = judge(sync_id, execution, fail_on_record_errors=True, kind=kind)
-    return {
-        **execution.summary(sync_id),
-        "sync_kind": kind.value,
-        "sync_url": sync_url,
-        "outcome": outcome,
-        "verdict": judgement.verdict.value,
-        "message": judgement.message,
-    }
-
-
-@dataclass
-class CompletionLedger:
-    """Which finished executions a watcher has handled. No I/O: the trigger loads and saves it.
-
-    An execution is new when it finished after ``watermark`` and its id is not in ``seen``. ``seen`` keeps the
-    last :data:`LEDGER_IDS` ids; forgetting one moves the watermark up to when it finished, so the ledger stays
-    small and never lets an old execution fire again.
-    """
-
-    watermark: datetime
-    seen: dict[str, datetime] = field(default_factory=dict)
-
-    def is_new(self, execution: Execution) -> bool:
-        at = finished_at(execution)
-        return at is not None and at > self.watermark and execution.id not in self.seen
-
-    def mark(self, execution: Execution) -> None:
-        at = finished_at(execution)
-        if at is None:  # pragma: no cover - is_new() admits only executions with a time
-            return
-        self.seen[execution.id] = at
-        while len(self.seen) > LEDGER_IDS:
-            oldest = min(self.seen, key=self.seen.__getitem__)
-            self.watermark = max(self.watermark, self.seen.pop(oldest))
-
-    def high_water(self) -> datetime:
-        """Everything that finished at or before this instant has been handled (or predates the watcher)."""
-        return max([self.watermark, *self.seen.values()])
-
-    def to_state(self) -> dict[str, Any]:
-        return {
-            "version": STATE_VERSION,
-            "watermark": self.watermark.isoformat(),
-            "seen": {execution_id: at.isoformat() for execution_id, at in self.seen.items()},
-        }
-
-    @classmethod
-    def from_state(cls, state: Any) -> CompletionLedger | None:
-        """The ledger a watcher saved, or None for anything else (nothing saved, another format)."""
-        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
-            return None
-        try:
-            watermark = parse_timestamp(state.get("watermark"))
-            seen = state.get("seen") or {}
-            if watermark is None or not isinstance(seen, dict):
-                return None
-            return cls(watermark, {str(key): _aware(value) for key, value in seen.items()})
-        except (TypeError, ValueError):
-            return None
-
-
-def _aware(value: Any) -> datetime:
-    parsed = parse_timestamp(value)
-    if parsed is None:
-        raise ValueError("missing timestamp")
-    return parsed
 
 
 class _AssetStateStore:
@@ -241,7 +146,7 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         super().__init__()  # type: ignore[no-untyped-call]
         self.sync_id = protocol.validate_id(sync_id, "sync id")
         self.polytomic_conn_id = polytomic_conn_id
-        self.outcomes = _outcomes(outcomes)
+        self.outcomes = checked_outcomes(outcomes)
         self.poll_interval = checked_interval(poll_interval, "PolytomicSyncCompletionTrigger poll_interval")
         self.permanent_error_interval = checked_interval(
             permanent_error_interval, "PolytomicSyncCompletionTrigger permanent_error_interval"
@@ -388,12 +293,7 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         The list is read newest first and stops at the first execution that finished at or before the
         watermark (a sync runs one execution at a time, so everything older finished earlier still).
         """
-        watermark = ledger.watermark
-        scan = NewestFirstScan(
-            is_older=lambda execution: (
-                finished(execution, kind) and (at := finished_at(execution)) is not None and at <= watermark
-            )
-        )
+        scan = scan_since(ledger, kind)
         while scan.feed(
             await client.run(protocol.list_executions(self.sync_id, page_token=scan.page_token, kind=kind))
         ):
@@ -405,10 +305,9 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
                 scan.max_pages,
                 ledger.watermark.isoformat(),
             )
-        found = scan.found  # each execution id once, even when pages overlap
-        new = [execution for execution in found if finished(execution, kind) and ledger.is_new(execution)]
+        new = newly_finished(scan.found, ledger, kind)  # each execution id once, even when pages overlap
         self.log.debug("Polytomic sync %s: %d newly finished execution(s).", self.sync_id, len(new))
-        return sorted(new, key=lambda execution: (finished_at(execution) or _EPOCH, execution.created_at or _EPOCH))
+        return new
 
     def _after_error(self, error: Exception, failures: int) -> tuple[float, bool]:
         """Log ``error``; the pause before the next attempt, and whether the error is permanent."""
@@ -433,20 +332,6 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         if isinstance(error, PolytomicError):
             return not is_transient(error), str(error)
         return False, f"Unexpected {type(error).__name__}: {error}."
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def _outcomes(value: Sequence[str] | str) -> tuple[str, ...]:
-    chosen = [value] if isinstance(value, str) else list(value)
-    unknown = [item for item in chosen if item not in OUTCOMES]
-    if unknown or not chosen:
-        raise PolytomicError(
-            f"PolytomicSyncCompletionTrigger outcomes must be a non-empty list of {', '.join(OUTCOMES)}; "
-            f"got {value!r:.120}."
-        )
-    return tuple(item for item in OUTCOMES if item in chosen)  # one order, so equal choices serialize equally
 
 
 def _is_timestamp(value: Any) -> bool:

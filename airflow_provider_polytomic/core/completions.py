@@ -1,0 +1,137 @@
+"""The asset watcher's logic, without I/O: which finished executions are new, how each ended, what its event
+says, and the ledger that makes each execution fire once. ``triggers/polytomic_events.py`` only drives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow_provider_polytomic.core.errors import PolytomicConfigError
+from airflow_provider_polytomic.core.models import Execution, SyncKind, finished_at, parse_timestamp
+from airflow_provider_polytomic.core.scan import NewestFirstScan
+from airflow_provider_polytomic.core.status import Ending, classify, finished, judge
+
+#: How a finished execution ended, as ``outcomes`` names it (the values of :class:`Ending`).
+OUTCOMES = tuple(ending.value for ending in Ending)
+SUCCEEDED = Ending.SUCCEEDED.value
+COMPLETED_WITH_ERRORS = Ending.COMPLETED_WITH_ERRORS.value
+DEFAULT_OUTCOMES = (SUCCEEDED,)
+#: How many handled execution ids the ledger remembers; older ones are covered by its watermark.
+LEDGER_IDS = 50
+STATE_VERSION = 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def outcome_of(execution: Execution, kind: SyncKind) -> str | None:
+    """How a finished execution ended (one of :data:`OUTCOMES`); None while it has not finished."""
+    ending = classify(execution, kind)
+    return ending.value if ending is not None else None
+
+
+def outcomes(value: Sequence[str] | str) -> tuple[str, ...]:
+    """``outcomes`` as given to the watcher: a non-empty choice of :data:`OUTCOMES`, in one order."""
+    chosen = [value] if isinstance(value, str) else list(value)
+    unknown = [item for item in chosen if item not in OUTCOMES]
+    if unknown or not chosen:
+        raise PolytomicConfigError(
+            f"PolytomicSyncCompletionTrigger outcomes must be a non-empty list of {', '.join(OUTCOMES)}; "
+            f"got {value!r:.120}."
+        )
+    return tuple(item for item in OUTCOMES if item in chosen)  # one order, so equal choices serialize equally
+
+
+def scan_since(ledger: CompletionLedger, kind: SyncKind) -> NewestFirstScan:
+    """A newest-first scan that stops at the first execution that finished at or before the ledger's watermark
+    (a sync runs one execution at a time, so everything older finished earlier still)."""
+    watermark = ledger.watermark
+    return NewestFirstScan(
+        is_older=lambda execution: (
+            finished(execution, kind) and (at := finished_at(execution)) is not None and at <= watermark
+        )
+    )
+
+
+def newly_finished(found: Sequence[Execution], ledger: CompletionLedger, kind: SyncKind) -> list[Execution]:
+    """The scanned executions that finished and are new to the ledger, oldest first."""
+    new = [execution for execution in found if finished(execution, kind) and ledger.is_new(execution)]
+    return sorted(new, key=lambda execution: (finished_at(execution) or _EPOCH, execution.created_at or _EPOCH))
+
+
+def completion_payload(
+    execution: Execution, *, sync_id: str, kind: SyncKind, outcome: str, sync_url: str | None = None
+) -> dict[str, Any]:
+    """One event's payload: the sensor's bounded summary, plus how the execution ended.
+
+    ``verdict`` is what the sensor would conclude (``succeeded`` only for ``completed`` without record
+    errors), ``message`` its one-line explanation.
+    """
+    judgement = judge(sync_id, execution, fail_on_record_errors=True, kind=kind)
+    return {
+        **execution.summary(sync_id),
+        "sync_kind": kind.value,
+        "sync_url": sync_url,
+        "outcome": outcome,
+        "verdict": judgement.verdict.value,
+        "message": judgement.message,
+    }
+
+
+@dataclass
+class CompletionLedger:
+    """Which finished executions a watcher has handled. No I/O: the trigger loads and saves it.
+
+    An execution is new when it finished after ``watermark`` and its id is not in ``seen``. ``seen`` keeps the
+    last :data:`LEDGER_IDS` ids; forgetting one moves the watermark up to when it finished, so the ledger stays
+    small and never lets an old execution fire again.
+    """
+
+    watermark: datetime
+    seen: dict[str, datetime] = field(default_factory=dict)
+
+    def is_new(self, execution: Execution) -> bool:
+        at = finished_at(execution)
+        return at is not None and at > self.watermark and execution.id not in self.seen
+
+    def mark(self, execution: Execution) -> None:
+        at = finished_at(execution)
+        if at is None:  # pragma: no cover - is_new() admits only executions with a time
+            return
+        self.seen[execution.id] = at
+        while len(self.seen) > LEDGER_IDS:
+            oldest = min(self.seen, key=self.seen.__getitem__)
+            self.watermark = max(self.watermark, self.seen.pop(oldest))
+
+    def high_water(self) -> datetime:
+        """Everything that finished at or before this instant has been handled (or predates the watcher)."""
+        return max([self.watermark, *self.seen.values()])
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "watermark": self.watermark.isoformat(),
+            "seen": {execution_id: at.isoformat() for execution_id, at in self.seen.items()},
+        }
+
+    @classmethod
+    def from_state(cls, state: Any) -> CompletionLedger | None:
+        """The ledger a watcher saved, or None for anything else (nothing saved, another format)."""
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            return None
+        try:
+            watermark = parse_timestamp(state.get("watermark"))
+            seen = state.get("seen") or {}
+            if watermark is None or not isinstance(seen, dict):
+                return None
+            return cls(watermark, {str(key): _aware(value) for key, value in seen.items()})
+        except (TypeError, ValueError):
+            return None
+
+
+def _aware(value: Any) -> datetime:
+    parsed = parse_timestamp(value)
+    if parsed is None:
+        raise ValueError("missing timestamp")
+    return parsed

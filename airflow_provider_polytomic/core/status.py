@@ -1,0 +1,138 @@
+"""What an execution's status means: documented statuses per kind, one classification of how a run ended,
+the gate's verdict, and the outcome a task concludes with (the contract between a task and its trigger).
+No I/O; every driver asks here.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_polytomic.core.models import Execution, ExecutionStatus, SyncKind, truncate
+
+S = ExecutionStatus
+SUCCESS = frozenset({S.COMPLETED})
+FAILURE = frozenset({S.FAILED, S.CANCELED, S.INTERRUPTED})
+#: Bulk only: the run finished with errors. A failure, unless record errors are tolerated.
+FINISHED_WITH_ERRORS = frozenset({S.ERRORS})
+#: The documented statuses of each kind; anything else is unknown (still running, and warned about).
+DOCUMENTED = {
+    SyncKind.MODEL: frozenset(
+        {S.CREATED, S.SCHEDULED, S.QUEUED, S.WAITING, S.RUNNING, S.PROCESSING, S.CANCELING} | SUCCESS | FAILURE
+    ),
+    SyncKind.BULK: frozenset(
+        {S.CREATED, S.SCHEDULED, S.RUNNING, S.EXPORTING, S.CANCELING, S.PROCESSING}
+        | SUCCESS
+        | FAILURE
+        | FINISHED_WITH_ERRORS
+    ),
+}
+
+
+def status_of(execution: Execution, kind: SyncKind) -> ExecutionStatus | None:
+    """The execution's status if it is documented for this kind of sync, else None."""
+    status = execution.known_status
+    return status if status in DOCUMENTED[kind] else None
+
+
+def finished(execution: Execution, kind: SyncKind) -> bool:
+    return status_of(execution, kind) in SUCCESS | FAILURE | FINISHED_WITH_ERRORS
+
+
+#: How many error messages a failure message quotes.
+QUOTED_ERRORS = 3
+
+
+class Verdict(str, enum.Enum):
+    WAITING = "waiting"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Ending(str, enum.Enum):
+    """How a finished execution ended (what an asset watcher's ``outcomes`` name)."""
+
+    SUCCEEDED = "succeeded"
+    COMPLETED_WITH_ERRORS = "completed_with_errors"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What the watch concluded from one answer."""
+
+    verdict: Verdict
+    sync_id: str
+    execution: Execution | None
+    message: str
+    #: The status is not one this provider knows (it is treated as still running).
+    unknown_status: bool = False
+    #: Log ``message`` as a warning: set by the watch the first time it meets each unknown status.
+    warn: bool = False
+    #: The watch needs another request before it can judge (the next page of the executions list).
+    again: bool = False
+
+    def summary(self) -> dict[str, Any] | None:
+        return self.execution.summary(self.sync_id) if self.execution else None
+
+
+def classify(execution: Execution, kind: SyncKind) -> Ending | None:
+    """How a finished execution ended, or None while it runs (an unknown status never counts as finished).
+
+    The one classification: the gate's verdict (:func:`judge`) and the asset watcher's outcome both derive
+    from it. ``completed`` with record errors and a bulk ``errors`` status are ``completed_with_errors``.
+    """
+    status = status_of(execution, kind)
+    if status in SUCCESS:
+        return Ending.COMPLETED_WITH_ERRORS if execution.error_count else Ending.SUCCEEDED
+    if status in FINISHED_WITH_ERRORS:
+        return Ending.COMPLETED_WITH_ERRORS
+    if status in FAILURE:
+        return Ending(status.value)
+    return None
+
+
+def judge(
+    sync_id: str, execution: Execution, *, fail_on_record_errors: bool, kind: SyncKind = SyncKind.MODEL
+) -> Judgement:
+    """The verdict on one execution: success is exactly ``completed`` (without errors, when asked)."""
+    ending = classify(execution, kind)
+    about = f"Polytomic {'bulk ' if kind is SyncKind.BULK else ''}sync {sync_id} execution {execution.id}"
+    counts = f"Counts: {execution.counts.describe()}."
+    if ending is None:
+        # Any other status, documented or not, is "still running"; an unknown one can never pass the gate.
+        return Judgement(
+            Verdict.WAITING,
+            sync_id,
+            execution,
+            f"{about}: {execution.status} ({execution.counts.describe()}).",
+            unknown_status=status_of(execution, kind) is None,
+        )
+    bulk_errors = execution.known_status in FINISHED_WITH_ERRORS
+    if ending is Ending.SUCCEEDED or (ending is Ending.COMPLETED_WITH_ERRORS and not fail_on_record_errors):
+        if bulk_errors:
+            message = f"{about} finished with errors, tolerated (fail_on_record_errors=False). {counts}"
+        else:
+            message = f"{about} completed. {counts}"
+        return Judgement(Verdict.SUCCEEDED, sync_id, execution, message)
+    if ending is Ending.COMPLETED_WITH_ERRORS:
+        what = (
+            f"ended with status '{execution.status}' ({execution.error_count} record error(s)) and"
+            if bulk_errors
+            else f"completed with {execution.error_count} record error(s) and"
+        )
+        message = f"{about} {what} fail_on_record_errors=True{_quoted(execution)} {counts}"
+    else:
+        message = f"{about} ended with status '{execution.status}'{_quoted(execution)} {counts}"
+    return Judgement(Verdict.FAILED, sync_id, execution, message)
+
+
+def _quoted(execution: Execution) -> str:
+    if not execution.errors:
+        return "."
+    quoted = "; ".join(truncate(message, 200) for message in execution.errors[:QUOTED_ERRORS])
+    more = f" (and {len(execution.errors) - QUOTED_ERRORS} more)" if len(execution.errors) > QUOTED_ERRORS else ""
+    return f". Polytomic reports: {quoted}{more}."
