@@ -15,7 +15,7 @@ from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicSync
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
 
-    from airflow_provider_polytomic.core.status import Judgement
+    from airflow_provider_polytomic.core.status import Judgement, Outcome
     from airflow_provider_polytomic.core.watch import SyncWatch
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
     from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
@@ -25,7 +25,6 @@ SYNC_URL_XCOM_KEY = "polytomic_sync_url"
 FOLLOWED_KEY = "polytomic_followed_execution"
 #: Airflow's words for "the deferral timed out" (2.x, then 3.x).
 _TRIGGER_TIMEOUT_ERRORS = frozenset({"Trigger/execution timeout", "Trigger timeout"})
-EVENT_VERDICTS = ("succeeded", "failed", "error", "timeout")
 
 
 class PolytomicSyncLink(BaseOperatorLink):
@@ -148,40 +147,42 @@ class PolytomicWaitMixin:
             self.log.warning("%s %s", error, then)
             return None
 
-    @staticmethod
-    def _conclude(judgement: Judgement) -> dict[str, Any] | None:
+    @classmethod
+    def _conclude(cls, judgement: Judgement) -> dict[str, Any] | None:
         """The summary when the execution ended well, None while waiting; raises when it ended badly."""
-        from airflow_provider_polytomic.core.status import Verdict
+        from airflow_provider_polytomic.core.status import Outcome, Verdict
 
-        summary = judgement.summary()
-        if judgement.verdict is Verdict.SUCCEEDED and summary is not None:
-            return summary
-        if judgement.verdict is Verdict.FAILED and summary is not None:
-            raise PolytomicSyncFailedError(judgement.message, summary=summary)
-        return None
+        if judgement.verdict is Verdict.WAITING:
+            return None
+        return cls._settle(Outcome.of(judgement))
 
     def _conclude_event(self, context: Context, event: Any) -> dict[str, Any]:
         """The trigger's one event, read like a poke: the summary, or the same exception poke mode raises."""
-        if not isinstance(event, dict) or event.get("verdict") not in EVENT_VERDICTS:
+        from airflow_provider_polytomic.core.status import Outcome
+
+        try:
+            outcome = Outcome.from_event(event)
+        except ValueError as error:
             raise PolytomicError(
-                f"PolytomicSyncStatusTrigger sent an event this task does not understand: {event!r:.300}"
-            )
-        verdict, message = event["verdict"], str(event.get("message") or "")
-        summary = event.get("summary")
-        if verdict == "succeeded" and isinstance(summary, dict):
-            waited = event.get("waited")
-            if isinstance(waited, (int, float)):
-                self.log.info("%s Waited %.0f s in the triggerer.", message, waited)
-            else:
-                self.log.info(message)
-            return self._publish(context, summary)
-        if verdict == "failed" and isinstance(summary, dict):
-            raise PolytomicSyncFailedError(message, summary=summary)
-        if verdict == "timeout":
-            raise AirflowSensorTimeout(message)
-        if verdict == "error":
-            raise PolytomicError(message)
-        raise PolytomicError(f"PolytomicSyncStatusTrigger sent a '{verdict}' event without a summary: {event!r:.300}")
+                f"PolytomicSyncStatusTrigger sent an event this task does not understand: {error}"
+            ) from None
+        summary = self._settle(outcome)
+        if outcome.waited is not None:
+            self.log.info("%s Waited %.0f s in the triggerer.", outcome.message, outcome.waited)
+        else:
+            self.log.info(outcome.message)
+        return self._publish(context, summary)
+
+    @staticmethod
+    def _settle(outcome: Outcome) -> dict[str, Any]:
+        """The one place an outcome becomes the task's: the summary, or the exception (poke and deferrable alike)."""
+        if outcome.verdict == "succeeded" and outcome.summary is not None:
+            return outcome.summary
+        if outcome.verdict == "failed" and outcome.summary is not None:
+            raise PolytomicSyncFailedError(outcome.message, summary=outcome.summary)
+        if outcome.verdict == "timeout":
+            raise AirflowSensorTimeout(outcome.message)
+        raise PolytomicError(outcome.message)
 
     def _deferral_failure(self, sync_id: str, next_kwargs: dict[str, Any] | None) -> Exception:
         """What to raise when Airflow resumes the task with ``__fail__`` instead of the trigger's event.
@@ -200,16 +201,11 @@ class PolytomicWaitMixin:
         # Imported here: a DAG file importing the sensor must not pay for the trigger's module.
         from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
 
+        state = watch.to_dict()
+        if anchor is not None:
+            state["anchor"] = anchor
         return PolytomicSyncStatusTrigger(
-            sync_id=watch.sync_id,
-            polytomic_conn_id=self.polytomic_conn_id,
-            execution_id=watch.execution_id,
-            completed_after=watch.completed_after.isoformat() if watch.completed_after else None,
-            anchor=anchor,
-            poll_interval=float(poll_interval),
-            fail_on_record_errors=self.fail_on_record_errors,
-            deadline=deadline,
-            kind=self.sync_kind.value,
+            watch=state, polytomic_conn_id=self.polytomic_conn_id, poll_interval=poll_interval, deadline=deadline
         )
 
     def _publish(self, context: Context, summary: dict[str, Any]) -> dict[str, Any]:

@@ -349,9 +349,9 @@ def test_summary_message_and_event_stay_small_whatever_polytomic_sends() -> None
     summary = judgement.summary()
     assert len(json.dumps(summary).encode()) < 16 * 1024
     assert len(judgement.message) < 4 * 1024
-    from airflow_provider_polytomic.triggers.polytomic import event_payload
+    from airflow_provider_polytomic.core.status import Outcome
 
-    event = event_payload("failed", judgement.message, sync_id=SYNC, execution_id=RUNNING, summary=summary)
+    event = Outcome.of(judgement).to_event()
     assert len(json.dumps(event).encode()) < 16 * 1024
 
 

@@ -89,3 +89,53 @@ def test_anchor_finds_the_run_in_progress_at_the_anchor_across_pages() -> None:
     )
     result = watch.observe(ExecutionPage((followed, older)))
     assert result.verdict is Verdict.FAILED and result.execution is not None and result.execution.id == A
+
+
+def test_a_watch_crosses_to_its_trigger_as_json_primitives_and_comes_back_the_same() -> None:
+    import json
+
+    from airflow_provider_polytomic.core.models import SyncKind
+
+    watch = SyncWatch(SYNC, completed_after=T0, anchor=T0, fail_on_record_errors=False, kind=SyncKind.BULK)
+    state = json.loads(json.dumps(watch.to_dict()))
+    again = SyncWatch.from_dict(state)
+    assert again.to_dict() == watch.to_dict()
+    assert (again.completed_after, again.anchor, again.kind) == (T0, T0, SyncKind.BULK)
+    assert again.next_call().path == watch.next_call().path
+
+
+def test_an_outcome_crosses_back_as_an_event_and_a_malformed_event_is_refused() -> None:
+    import pytest
+
+    from airflow_provider_polytomic.core.status import Outcome
+
+    judgement = judge(SYNC, execution(A, "failed", errors=["boom"]), fail_on_record_errors=True)
+    outcome = Outcome.of(judgement, waited=12.34)
+    back = Outcome.from_event(outcome.to_event())
+    assert back == Outcome("failed", judgement.message, SYNC, A, judgement.summary(), 12.3)
+    for bad in (None, {"verdict": "maybe"}, {"verdict": "succeeded", "summary": None}, "succeeded"):
+        with pytest.raises(ValueError):
+            Outcome.from_event(bad)
+
+
+def test_one_classification_gives_the_gate_and_the_watcher_their_answers() -> None:
+    from airflow_provider_polytomic.core.models import SyncKind
+    from airflow_provider_polytomic.core.status import Ending, classify
+
+    cases = [
+        ("completed", {}, SyncKind.MODEL, Ending.SUCCEEDED),
+        ("completed", {"counts": {"error": 2}}, SyncKind.MODEL, Ending.COMPLETED_WITH_ERRORS),
+        ("errors", {}, SyncKind.BULK, Ending.COMPLETED_WITH_ERRORS),
+        ("errors", {}, SyncKind.MODEL, None),  # not a model status: unknown, never finished
+        ("canceled", {}, SyncKind.MODEL, Ending.CANCELED),
+        ("interrupted", {}, SyncKind.BULK, Ending.INTERRUPTED),
+        ("running", {}, SyncKind.MODEL, None),
+        ("rebalancing", {}, SyncKind.MODEL, None),
+    ]
+    for status, more, kind, ending in cases:
+        run = execution(A, status, **more)
+        assert classify(run, kind) is ending, (status, kind)
+        verdict = judge(SYNC, run, fail_on_record_errors=True, kind=kind).verdict
+        assert verdict is (
+            Verdict.WAITING if ending is None else Verdict.SUCCEEDED if ending is Ending.SUCCEEDED else Verdict.FAILED
+        )

@@ -136,3 +136,55 @@ def _quoted(execution: Execution) -> str:
     quoted = "; ".join(truncate(message, 200) for message in execution.errors[:QUOTED_ERRORS])
     more = f" (and {len(execution.errors) - QUOTED_ERRORS} more)" if len(execution.errors) > QUOTED_ERRORS else ""
     return f". Polytomic reports: {quoted}{more}."
+
+
+#: How a wait can end, as a trigger's event says it (``waiting`` is only ever a poll's state).
+OUTCOME_VERDICTS = ("succeeded", "failed", "error", "timeout")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a wait ended: the trigger's one event, and what a poke concludes. The contract between a task and
+    its trigger: :meth:`to_event` gives JSON primitives, :meth:`from_event` reads them back (or refuses)."""
+
+    verdict: str
+    message: str
+    sync_id: str
+    execution_id: str | None = None
+    summary: dict[str, Any] | None = None
+    #: Seconds the trigger polled (so the resumed task can say how long it waited).
+    waited: float | None = None
+
+    @classmethod
+    def of(cls, judgement: Judgement, waited: float | None = None) -> Outcome:
+        execution_id = judgement.execution.id if judgement.execution else None
+        return cls(
+            judgement.verdict.value, judgement.message, judgement.sync_id, execution_id, judgement.summary(), waited
+        )
+
+    def to_event(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "message": self.message,
+            "sync_id": self.sync_id,
+            "execution_id": self.execution_id,
+            "summary": self.summary,
+            "waited": round(self.waited, 1) if self.waited is not None else None,
+        }
+
+    @classmethod
+    def from_event(cls, event: Any) -> Outcome:
+        """The outcome a trigger sent; ``ValueError`` for anything that is not one."""
+        if not isinstance(event, dict) or event.get("verdict") not in OUTCOME_VERDICTS:
+            raise ValueError(f"not a Polytomic trigger event: {event!r:.300}")
+        summary, waited = event.get("summary"), event.get("waited")
+        if event["verdict"] in ("succeeded", "failed") and not isinstance(summary, dict):
+            raise ValueError(f"a '{event['verdict']}' event without a summary: {event!r:.300}")
+        return cls(
+            verdict=event["verdict"],
+            message=str(event.get("message") or ""),
+            sync_id=str(event.get("sync_id") or ""),
+            execution_id=event.get("execution_id") if isinstance(event.get("execution_id"), str) else None,
+            summary=summary if isinstance(summary, dict) else None,
+            waited=float(waited) if isinstance(waited, (int, float)) else None,
+        )

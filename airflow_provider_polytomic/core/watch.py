@@ -26,10 +26,21 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_polytomic.core import protocol
-from airflow_provider_polytomic.core.models import Execution, ExecutionPage, SyncKind, SyncStatus, finished_at
+from airflow_provider_polytomic.core.errors import PolytomicConfigError
+from airflow_provider_polytomic.core.models import (
+    Execution,
+    ExecutionPage,
+    SyncKind,
+    SyncStatus,
+    finished_at,
+    parse_timestamp,
+)
 from airflow_provider_polytomic.core.scan import MAX_PAGES as MAX_PAGES
 from airflow_provider_polytomic.core.scan import NewestFirstScan
 from airflow_provider_polytomic.core.status import Judgement, Verdict, finished, judge, status_of
+
+#: The options a watch is made of (what :meth:`SyncWatch.to_dict` writes).
+WATCH_OPTIONS = frozenset({"sync_id", "execution_id", "completed_after", "anchor", "fail_on_record_errors", "kind"})
 
 
 @dataclass
@@ -50,6 +61,34 @@ class SyncWatch:
         self.sync_id = protocol.validate_id(self.sync_id, "sync id")
         if self.execution_id:
             self.execution_id = protocol.validate_id(self.execution_id, "execution id")
+
+    # -- the contract with a trigger: JSON primitives, no secret -------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """What a trigger needs to carry on (and a restarted one to resume): JSON primitives only."""
+        return {
+            "sync_id": self.sync_id,
+            "execution_id": self.execution_id,
+            "completed_after": self.completed_after.isoformat() if self.completed_after else None,
+            "anchor": self.anchor.isoformat() if self.anchor else None,
+            "fail_on_record_errors": self.fail_on_record_errors,
+            "kind": SyncKind(self.kind).value,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> SyncWatch:
+        """The watch :meth:`to_dict` described (ids checked, timestamps parsed)."""
+        unknown = set(state) - WATCH_OPTIONS
+        if unknown:
+            raise PolytomicConfigError(f"Unknown Polytomic watch option(s): {', '.join(sorted(unknown))}.")
+        return cls(
+            sync_id=state["sync_id"],
+            execution_id=state.get("execution_id") or None,
+            completed_after=parse_timestamp(state.get("completed_after")),
+            anchor=parse_timestamp(state.get("anchor")),
+            fail_on_record_errors=bool(state.get("fail_on_record_errors", True)),
+            kind=SyncKind(state.get("kind") or SyncKind.MODEL.value),
+        )
 
     def next_call(self) -> protocol.ApiCall[Any]:
         if self.execution_id:

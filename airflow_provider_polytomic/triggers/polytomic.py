@@ -5,17 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_polytomic.core.bounds import bounded_number
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
-from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
-from airflow_provider_polytomic.core.models import SyncKind, parse_timestamp
-from airflow_provider_polytomic.core.status import Verdict
-from airflow_provider_polytomic.core.watch import SyncWatch
+from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicError, is_transient
+from airflow_provider_polytomic.core.status import Outcome, Verdict
+from airflow_provider_polytomic.core.watch import WATCH_OPTIONS, SyncWatch
 
 #: Longest pause between polls while Polytomic keeps failing transiently.
 MAX_ERROR_BACKOFF = 600.0
@@ -27,27 +25,6 @@ def error_backoff(poll_interval: float, failures: int) -> float:
     return min(poll_interval * 2.0 ** min(failures, 32), max(poll_interval, MAX_ERROR_BACKOFF))
 
 
-def event_payload(
-    verdict: str,
-    message: str,
-    *,
-    sync_id: str,
-    execution_id: str | None,
-    summary: dict[str, Any] | None = None,
-    waited: float | None = None,
-) -> dict[str, Any]:
-    """The one event the trigger yields. ``verdict``: succeeded, failed, error or timeout; ``waited``: seconds
-    the trigger polled, so the resumed task can say how long it waited, as poke mode does."""
-    return {
-        "verdict": verdict,
-        "message": message,
-        "sync_id": sync_id,
-        "execution_id": execution_id,
-        "summary": summary,
-        "waited": round(waited, 1) if waited is not None else None,
-    }
-
-
 class PolytomicSyncStatusTrigger(BaseTrigger):
     """Polls a sync until the execution it watches ends, then yields exactly one event.
 
@@ -55,70 +32,51 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
     trigger runs), so the trigger survives serialization and a triggerer restart: it resumes with the
     execution it follows, or, before it has one, with the executions started after ``anchor``.
 
-    :param sync_id: The model sync.
+    :param watch: The watch to carry on (:meth:`SyncWatch.to_dict`: the sync, the execution followed or the
+        ``anchor`` to find it by, ``completed_after``, ``fail_on_record_errors``, ``kind``). Its options may also
+        be given one by one as keyword arguments (``sync_id=...``), as a DAG author writing a trigger would.
     :param polytomic_conn_id: The Airflow connection.
-    :param execution_id: The execution to follow, if already known.
-    :param completed_after: ISO 8601; executions created before it do not count.
-    :param anchor: ISO 8601; when ``execution_id`` is unknown, the execution in progress at this instant or
-        the first one after it is judged (so a restart cannot latch onto a different run).
     :param poll_interval: Seconds between polls.
-    :param fail_on_record_errors: A ``completed`` execution with record errors is a failure.
     :param deadline: Unix time after which the trigger gives up with a ``timeout`` event.
-    :param kind: ``"model"`` or ``"bulk"``.
     """
 
     def __init__(
         self,
         *,
-        sync_id: str,
+        watch: dict[str, Any] | None = None,
         polytomic_conn_id: str = "polytomic_default",
-        execution_id: str | None = None,
-        completed_after: str | None = None,
-        anchor: str | None = None,
         poll_interval: float = 60.0,
-        fail_on_record_errors: bool = True,
         deadline: float | None = None,
-        kind: str = "model",
+        **watch_options: Any,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self.sync_id = sync_id
+        self.watch = {**(watch or {}), **watch_options}
+        unknown = set(self.watch) - WATCH_OPTIONS
+        if unknown or "sync_id" not in self.watch:
+            raise PolytomicConfigError(
+                f"PolytomicSyncStatusTrigger needs a sync_id; unknown option(s): {', '.join(sorted(unknown)) or '-'}."
+            )
         self.polytomic_conn_id = polytomic_conn_id
-        self.execution_id = execution_id
-        self.completed_after = completed_after
-        self.anchor = anchor
         self.poll_interval = checked_interval(poll_interval, "PolytomicSyncStatusTrigger poll_interval")
-        self.fail_on_record_errors = bool(fail_on_record_errors)
         self.deadline = (
             bounded_number(deadline, "PolytomicSyncStatusTrigger deadline (Unix time)", maximum=1e11)
             if deadline is not None
             else None
         )
-        self.kind = SyncKind(kind).value
+
+    @property
+    def sync_id(self) -> str:
+        return str(self.watch["sync_id"])
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
-                "sync_id": self.sync_id,
+                "watch": dict(self.watch),
                 "polytomic_conn_id": self.polytomic_conn_id,
-                "execution_id": self.execution_id,
-                "completed_after": self.completed_after,
-                "anchor": self.anchor,
                 "poll_interval": self.poll_interval,
-                "fail_on_record_errors": self.fail_on_record_errors,
                 "deadline": self.deadline,
-                "kind": self.kind,
             },
-        )
-
-    def _watch(self) -> SyncWatch:
-        return SyncWatch(
-            sync_id=self.sync_id,
-            execution_id=self.execution_id,
-            completed_after=_timestamp(self.completed_after),
-            anchor=_timestamp(self.anchor),
-            fail_on_record_errors=self.fail_on_record_errors,
-            kind=SyncKind(self.kind),
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -131,10 +89,10 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
 
         started = time.monotonic()
         try:
-            watch = self._watch()
+            watch = SyncWatch.from_dict(self.watch)
             client = await AsyncPolytomicClient.from_connection(self.polytomic_conn_id, self.log)
         except PolytomicError as error:  # a connection that can never work, an undefined one, a bad id
-            return event_payload("error", str(error), sync_id=self.sync_id, execution_id=self.execution_id)
+            return Outcome("error", str(error), self.sync_id, self.watch.get("execution_id")).to_event()
         failures = 0
         last_error: PolytomicError | None = None
         async with client:
@@ -146,7 +104,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                         judgement = watch.observe(await client.run(watch.next_call()))
                 except PolytomicError as error:
                     if not is_transient(error):
-                        return self._event(watch, "error", str(error))
+                        return Outcome("error", str(error), watch.sync_id, watch.execution_id).to_event()
                     # Still transient after the request's own retries: keep watching, backing off.
                     failures += 1
                     last_error = error
@@ -157,8 +115,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                     if judgement.verdict is not Verdict.WAITING:
                         waited = time.monotonic() - started
                         self.log.info("%s Waited %.0f s.", judgement.message, waited)  # the final poll, logged too
-                        summary = judgement.summary()
-                        return self._event(watch, judgement.verdict.value, judgement.message, summary, waited)
+                        return Outcome.of(judgement, waited).to_event()
                     if judgement.warn:
                         self.log.warning(judgement.message)
                     else:
@@ -172,22 +129,6 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                                 f" Polytomic was failing: the last {failures} poll(s) in a row failed, the last with: "
                                 f"{last_error}"
                             )
-                        return self._event(watch, "timeout", message)
+                        return Outcome("timeout", message, watch.sync_id, watch.execution_id).to_event()
                     pause = min(pause, remaining)
                 await asyncio.sleep(pause)
-
-    @staticmethod
-    def _event(
-        watch: SyncWatch,
-        verdict: str,
-        message: str,
-        summary: dict[str, Any] | None = None,
-        waited: float | None = None,
-    ) -> dict[str, Any]:
-        return event_payload(
-            verdict, message, sync_id=watch.sync_id, execution_id=watch.execution_id, summary=summary, waited=waited
-        )
-
-
-def _timestamp(value: str | None) -> datetime | None:
-    return parse_timestamp(value) if value else None
