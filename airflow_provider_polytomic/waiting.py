@@ -184,6 +184,16 @@ class PolytomicWaitMixin:
             raise AirflowSensorTimeout(outcome.message)
         raise PolytomicError(outcome.message)
 
+    def _time_limit(self) -> float | None:
+        """Seconds the wait may take: ``timeout`` capped by ``execution_timeout`` (which Airflow does not apply
+        to a deferred task), or None when neither is set."""
+        timeout = getattr(self, "timeout", None)
+        execution_timeout = getattr(self, "execution_timeout", None)
+        limits = [float(timeout)] if timeout is not None else []
+        if execution_timeout is not None:
+            limits.append(execution_timeout.total_seconds())
+        return min(limits) if limits else None
+
     def _deferral_failure(self, sync_id: str, next_kwargs: dict[str, Any] | None) -> Exception:
         """What to raise when Airflow resumes the task with ``__fail__`` instead of the trigger's event.
 

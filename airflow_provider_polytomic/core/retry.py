@@ -10,17 +10,26 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from airflow_provider_polytomic.core.errors import is_transient
 
 if TYPE_CHECKING:
     from airflow_provider_polytomic.core.errors import PolytomicApiError
+
+T = TypeVar("T")
 
 #: The longest wait a server may ask for: ``Retry-After`` beyond it (or not a finite number) is cut to it.
 MAX_RETRY_AFTER = 120.0
@@ -68,6 +77,37 @@ class RetryPolicy:
         if retry_after is not None:
             return seconds_within(retry_after, self.max_retry_after)
         return seconds_within(backoff, self.max_delay)
+
+    def call(
+        self, send: Callable[..., T], *args: Any, before_sleep: Callable[[RetryCallState], Any] | None = None
+    ) -> T:
+        """``send(*args)``, retried as this policy says: the sync transport's whole retry loop.
+
+        The first attempt goes out without tenacity (most requests succeed); only a retryable failure hands
+        tenacity the rest, replaying that failure as its first attempt (:func:`replay_first`).
+        """
+        try:
+            return send(*args)
+        except Exception as error:
+            if not self.is_retryable(error):
+                raise
+            attempt = replay_first(error, send)
+        return cast(T, Retrying(**self.tenacity_settings(before_sleep))(attempt, *args))
+
+    async def acall(
+        self,
+        send: Callable[..., Awaitable[T]],
+        *args: Any,
+        before_sleep: Callable[[RetryCallState], Any] | None = None,
+    ) -> T:
+        """:meth:`call` for the async transport."""
+        try:
+            return await send(*args)
+        except Exception as error:
+            if not self.is_retryable(error):
+                raise
+            attempt = replay_first(error, send)
+        return cast(T, await AsyncRetrying(**self.tenacity_settings(before_sleep))(attempt, *args))
 
     def describe_retry(self, state: RetryCallState) -> str:
         """The log line before a retry: what failed, how long the pause, which attempt comes next."""

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import requests
 from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
-from tenacity import RetryCallState, Retrying
+from tenacity import RetryCallState
 
 from airflow_provider_polytomic import connection_form
 from airflow_provider_polytomic.core import protocol, transport
@@ -15,7 +15,6 @@ from airflow_provider_polytomic.core.config import ClientConfig, connection_not_
 from airflow_provider_polytomic.core.errors import PolytomicError
 from airflow_provider_polytomic.core.models import Execution, Identity, SyncKind, SyncStatus
 from airflow_provider_polytomic.core.protocol import ApiCall
-from airflow_provider_polytomic.core.retry import replay_first
 from airflow_provider_polytomic.hooks.deadline import Deadline, DeadlineAdapter
 
 #: requests' errors that mean "this request cannot be sent as built" (a connection that can never work).
@@ -87,13 +86,13 @@ class PolytomicHook(BaseHook):
 
     # -- API ----------------------------------------------------------------------------------------------
 
-    def get_sync_status(self, sync_id: str) -> SyncStatus:
-        """``GET /api/syncs/{sync_id}/status``: the run in progress, the last finished run, the next run."""
-        return self.run(protocol.get_sync_status(sync_id))
+    def get_sync_status(self, sync_id: str, kind: SyncKind = SyncKind.MODEL) -> SyncStatus:
+        """``GET .../syncs/{sync_id}/status``: the run in progress, the last finished run, the next run."""
+        return self.run(protocol.get_sync_status(sync_id, kind))
 
-    def get_execution(self, sync_id: str, execution_id: str) -> Execution:
-        """``GET /api/syncs/{sync_id}/executions/{execution_id}``."""
-        return self.run(protocol.get_execution(sync_id, execution_id))
+    def get_execution(self, sync_id: str, execution_id: str, kind: SyncKind = SyncKind.MODEL) -> Execution:
+        """``GET .../syncs/{sync_id}/executions/{execution_id}`` (a bulk one lists its schemas)."""
+        return self.run(protocol.get_execution(sync_id, execution_id, kind))
 
     def start_sync(
         self,
@@ -111,18 +110,6 @@ class PolytomicHook(BaseHook):
                 sync_id, idempotency_key=idempotency_key, resync=resync, identities=identities, test=test
             )
         )
-
-    def cancel_execution(self, sync_id: str, execution_id: str, kind: SyncKind = SyncKind.MODEL) -> str:
-        """``POST .../syncs/{sync_id}/executions/{execution_id}/cancel``; Polytomic's message."""
-        return self.run(protocol.cancel_execution(sync_id, execution_id, kind))
-
-    def get_bulk_sync_status(self, sync_id: str) -> SyncStatus:
-        """``GET /api/bulk/syncs/{sync_id}/status``."""
-        return self.run(protocol.get_sync_status(sync_id, SyncKind.BULK))
-
-    def get_bulk_execution(self, sync_id: str, execution_id: str) -> Execution:
-        """``GET /api/bulk/syncs/{sync_id}/executions/{execution_id}`` (per-schema status in ``schemas``)."""
-        return self.run(protocol.get_execution(sync_id, execution_id, SyncKind.BULK))
 
     def start_bulk_sync(
         self,
@@ -146,6 +133,10 @@ class PolytomicHook(BaseHook):
             )
         )
 
+    def cancel_execution(self, sync_id: str, execution_id: str, kind: SyncKind = SyncKind.MODEL) -> str:
+        """``POST .../syncs/{sync_id}/executions/{execution_id}/cancel``; Polytomic's message."""
+        return self.run(protocol.cancel_execution(sync_id, execution_id, kind))
+
     def get_identity(self) -> Identity:
         """``GET /api/me``: who the key belongs to."""
         return self.run(protocol.get_identity())
@@ -168,14 +159,8 @@ class PolytomicHook(BaseHook):
     def run(self, call: ApiCall[T]) -> T:
         """Send ``call``, retrying transient failures, and return its parsed result."""
         config = self.config
-        try:
-            return self._send(config, call)
-        except Exception as error:
-            if not config.retry.is_retryable(error):
-                raise
-            attempt = replay_first(error, self._send)
-        retrying = Retrying(**config.retry.tenacity_settings(before_sleep=self._log_retry))
-        return cast(T, retrying(attempt, config, call))
+        result: T = config.retry.call(self._send, config, call, before_sleep=self._log_retry)
+        return result
 
     def _send(self, config: ClientConfig, call: ApiCall[T]) -> T:
         context = call.context(config)

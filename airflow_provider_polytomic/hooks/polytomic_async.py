@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import aiohttp
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import AirflowNotFoundException
-from tenacity import AsyncRetrying, RetryCallState
+from tenacity import RetryCallState
 
 from airflow_provider_polytomic.core import transport
 from airflow_provider_polytomic.core.config import ClientConfig, connection_not_defined
 from airflow_provider_polytomic.core.protocol import ApiCall
-from airflow_provider_polytomic.core.retry import replay_first
 
 T = TypeVar("T")
 
@@ -70,15 +69,7 @@ class AsyncPolytomicClient:
 
     async def run(self, call: ApiCall[T]) -> T:
         """Send ``call``, retrying transient failures as the hook does, and return its parsed result."""
-        policy = self.config.retry
-        try:
-            return await self._send(call)
-        except Exception as error:
-            if not policy.is_retryable(error):
-                raise
-            attempt = replay_first(error, self._send)
-        retrying = AsyncRetrying(**policy.tenacity_settings(before_sleep=self._log_retry))
-        return cast(T, await retrying(attempt, call))
+        return await self.config.retry.acall(self._send, call, before_sleep=self._log_retry)
 
     async def _send(self, call: ApiCall[T]) -> T:
         config, route = self.config, self.route

@@ -17,7 +17,6 @@ from airflow_provider_polytomic.waiting import PolytomicSyncLink, PolytomicWaitM
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_polytomic.core import protocol
     from airflow_provider_polytomic.core.models import Execution
     from airflow_provider_polytomic.core.watch import SyncWatch
 
@@ -68,7 +67,7 @@ class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
         #: The run this task started (and may cancel); None when it attached to someone else's.
         self._started: str | None = None
 
-    def _start_call(self, sync_id: str, idempotency_key: str) -> protocol.ApiCall[Execution]:
+    def _start_run(self, sync_id: str, idempotency_key: str) -> Execution:
         raise NotImplementedError
 
     # -- start --------------------------------------------------------------------------------------------
@@ -111,11 +110,11 @@ class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
         ti: Any = context["ti"]
         key = self.idempotency_key or protocol.idempotency_key(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
         try:
-            execution = self.hook.run(self._start_call(sync_id, key))
+            execution = self._start_run(sync_id, key)
         except PolytomicConflictError:
             if self.if_running == "fail":
                 raise
-            current = self.hook.run(protocol.get_sync_status(sync_id, self.sync_kind)).current_execution
+            current = self.hook.get_sync_status(sync_id, self.sync_kind).current_execution
             if current is None:
                 raise  # it ended between the two calls; a retry will start a new run
             self.log.warning(
@@ -148,12 +147,6 @@ class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
                     )
                 pause = min(pause, remaining)
             time.sleep(pause)
-
-    def _time_limit(self) -> float | None:
-        limits = [float(self.timeout)] if self.timeout is not None else []
-        if self.execution_timeout is not None:
-            limits.append(self.execution_timeout.total_seconds())
-        return min(limits) if limits else None
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume from the trigger: the same outcomes and return value as waiting in the worker."""
@@ -251,10 +244,8 @@ class PolytomicStartSyncOperator(_PolytomicStartOperator):
         self.identities = identities
         self.test = test
 
-    def _start_call(self, sync_id: str, idempotency_key: str) -> protocol.ApiCall[Execution]:
-        from airflow_provider_polytomic.core import protocol
-
-        return protocol.start_sync(
+    def _start_run(self, sync_id: str, idempotency_key: str) -> Execution:
+        return self.hook.start_sync(
             sync_id, idempotency_key=idempotency_key, resync=self.resync, identities=self.identities, test=self.test
         )
 
@@ -296,10 +287,8 @@ class PolytomicStartBulkSyncOperator(_PolytomicStartOperator):
         self.schemas = schemas
         self.test = test
 
-    def _start_call(self, sync_id: str, idempotency_key: str) -> protocol.ApiCall[Execution]:
-        from airflow_provider_polytomic.core import protocol
-
-        return protocol.start_bulk_sync(
+    def _start_run(self, sync_id: str, idempotency_key: str) -> Execution:
+        return self.hook.start_bulk_sync(
             sync_id,
             idempotency_key=idempotency_key,
             fetch_mode=self.fetch_mode,

@@ -139,7 +139,7 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
                 self._forget(context)
                 return self._publish(context, summary)  # already finished: no deferral
             self._remember(context, watch)
-            remaining = self._remaining_seconds(time.monotonic() - started)
+            remaining = (self._time_limit() or 0.0) - (time.monotonic() - started)
             if remaining <= 0:
                 raise AirflowSensorTimeout(f"Sensor timed out before deferring (timeout={self.timeout} s).")
         trigger = self._trigger(
@@ -198,12 +198,6 @@ class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
             raise PolytomicConfigError(
                 f"completed_after must be a datetime or an ISO 8601 string, got {value!r:.100}."
             ) from None
-
-    def _remaining_seconds(self, elapsed: float) -> float:
-        limits = [float(self.timeout)]
-        if self.execution_timeout is not None:
-            limits.append(self.execution_timeout.total_seconds())
-        return min(limits) - elapsed
 
     def _first_reschedule_date(self, context: Context) -> datetime | None:
         """When this try's first poke ran, if this is a later poke in reschedule mode; None otherwise."""
