@@ -30,6 +30,9 @@ DEFAULT_TIMEOUT = 30.0
 MAX_TIMEOUT = 600.0
 MAX_RETRIES = 10
 MAX_RETRY_DELAY = 60.0
+#: Connections one triggerer keeps to Polytomic per route (extra ``max_connections``), shared by its triggers.
+DEFAULT_MAX_CONNECTIONS = 64
+MAX_CONNECTIONS = 1000
 USER_AGENT = f"airflow-provider-polytomic/{__version__}"
 #: Where a sync lives in the Polytomic web app. Unverified by Polytomic's docs, hence overridable per
 #: connection (extra ``sync_url_template``).
@@ -55,6 +58,7 @@ class ClientConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     verify: bool | str = True
     sync_url_template: str = DEFAULT_SYNC_URL_TEMPLATE
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
     #: Every form of the credentials that could be echoed back (the key, the Basic token): scrubbed from what
     #: is built from a response, and registered with Airflow's secrets masker.
     secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -128,6 +132,14 @@ class ClientConfig:
             ),
             verify=_verify_setting(conn_id, extra.get("verify", True)),
             sync_url_template=_sync_url_template(conn_id, extra.get("sync_url_template")),
+            max_connections=int(
+                bounded_number(
+                    extra.get("max_connections", DEFAULT_MAX_CONNECTIONS),
+                    f"Connection '{conn_id}': extra 'max_connections'",
+                    maximum=MAX_CONNECTIONS,
+                    integer=True,
+                )
+            ),
             secrets=secrets,
         )
 

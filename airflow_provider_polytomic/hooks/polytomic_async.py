@@ -1,8 +1,9 @@
 """The Polytomic API over ``aiohttp``, for the triggerer: the async twin of ``PolytomicHook``'s transport.
 
 Only triggers import this module, so a DAG file never pays for ``aiohttp``. It does async I/O only: the
-connection is read with ``get_async_connection`` (never a blocking lookup on the event loop) and one
-``aiohttp.ClientSession`` serves the client's life. It reaches Polytomic exactly as the hook does: proxy, CA
+connection is read with ``get_async_connection`` (never a blocking lookup on the event loop), and the
+``aiohttp`` session comes from the event loop's shared pool (:mod:`.shared_session`), where identical reads are
+coalesced. It reaches Polytomic exactly as the hook does: proxy, CA
 bundle, size limit and whole-request timeout come from :func:`~airflow_provider_polytomic.core.transport.route_for`,
 and ``aiohttp``'s own environment handling (``trust_env``, which would read ``~/.netrc``) stays off.
 """
@@ -21,6 +22,7 @@ from tenacity import RetryCallState
 from airflow_provider_polytomic.core import transport
 from airflow_provider_polytomic.core.config import ClientConfig, connection_not_defined
 from airflow_provider_polytomic.core.protocol import ApiCall
+from airflow_provider_polytomic.hooks import shared_session
 
 T = TypeVar("T")
 
@@ -32,7 +34,11 @@ class AsyncPolytomicClient:
         self.config = config
         self.log = log
         self.route = transport.route_for(config)
-        self._session: aiohttp.ClientSession | None = None
+        # total bounds the whole request, headers and body, as the hook's Deadline does.
+        self._timeout = aiohttp.ClientTimeout(total=self.route.timeout)
+        self._shared: shared_session.SharedSession | None = None
+        #: read key -> when the answer this client was last given was sent (it never gets an older one).
+        self._seen: dict[tuple[Any, ...], float] = {}
 
     @classmethod
     async def from_connection(cls, conn_id: str, log: Any = None) -> AsyncPolytomicClient:
@@ -44,20 +50,16 @@ class AsyncPolytomicClient:
         return cls(ClientConfig.from_airflow(conn_id, conn, extra, log), log)
 
     @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                # total bounds the whole request, headers and body, as the hook's Deadline does.
-                timeout=aiohttp.ClientTimeout(total=self.route.timeout),
-                connector=aiohttp.TCPConnector(ssl=transport.ssl_context(self.route), limit=4),
-                trust_env=False,
-            )
-        return self._session
+    def shared(self) -> shared_session.SharedSession:
+        """This client's place in the running loop's pool (joined on first use)."""
+        if self._shared is None:
+            self._shared = shared_session.acquire(self.config, self.route)
+        return self._shared
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._shared is not None:
+            shared, self._shared = self._shared, None
+            await shared_session.release(shared)
 
     async def __aenter__(self) -> AsyncPolytomicClient:
         return self
@@ -67,8 +69,22 @@ class AsyncPolytomicClient:
     ) -> None:
         await self.close()
 
-    async def run(self, call: ApiCall[T]) -> T:
-        """Send ``call``, retrying transient failures as the hook does, and return its parsed result."""
+    async def run(self, call: ApiCall[T], *, max_age: float = 0.0) -> T:
+        """Send ``call``, retrying transient failures as the hook does, and return its parsed result.
+
+        A GET may be answered by an identical read of another trigger on this loop: one in flight, or one sent
+        at most ``max_age`` seconds ago (never older than what this client was last given).
+        """
+        if call.method != "GET":
+            return await self._run(call)
+        key = shared_session.read_key(self.config, call.url(self.config), call.params)
+        result, sent = await shared_session.coalesced(
+            self.shared, key, lambda: self._run(call), max_age=max_age, newer_than=self._seen.get(key)
+        )
+        self._seen[key] = sent
+        return result
+
+    async def _run(self, call: ApiCall[T]) -> T:
         return await self.config.retry.acall(self._send, call, before_sleep=self._log_retry)
 
     async def _send(self, call: ApiCall[T]) -> T:
@@ -80,10 +96,11 @@ class AsyncPolytomicClient:
             # aiohttp sends proxy_headers only on a CONNECT (https); a plain-http request carries them itself.
             headers.update(route.proxy_headers)
         try:
-            async with self.session.request(
+            async with self.shared.session.request(
                 call.method,
                 url,
                 headers=headers,
+                timeout=self._timeout,
                 params=call.params,
                 data=call.json_body(),
                 allow_redirects=False,

@@ -1,0 +1,179 @@
+"""The triggerer's shared pool and coalesced reads, against the emulator: life cycle (last user leaves, a
+trigger cancelled mid-request, two event loops), coalescing (one request for identical reads, never another
+connection's answer, never an older answer), and no double poll at deferral."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from airflow_provider_polytomic.core import protocol
+from airflow_provider_polytomic.hooks import shared_session
+from airflow_provider_polytomic.hooks.polytomic_async import AsyncPolytomicClient
+from airflow_provider_polytomic.testing import PolytomicEmulator
+from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
+from tests.conftest import DEPLOYMENT_KEY, ORG_ID
+
+SYNC = "0d6f3a8e-2b7c-4f15-9a31-6c2e8b4d7f90"
+STATUS = f"/api/syncs/{SYNC}/status"
+MakeConnection = Callable[..., str]
+
+
+def running(emulator: PolytomicEmulator) -> None:
+    emulator.add_sync(id=SYNC, executions=[{"steps": [{"status": "running", "polls": 10_000}]}])
+
+
+async def client(conn_id: str) -> AsyncPolytomicClient:
+    return await AsyncPolytomicClient.from_connection(conn_id)
+
+
+def test_clients_share_one_pool_that_closes_with_its_last_user(
+    make_connection: MakeConnection, emulator: PolytomicEmulator
+) -> None:
+    running(emulator)
+    conn_id = make_connection()
+
+    async def scenario() -> None:
+        first, second = await client(conn_id), await client(conn_id)
+        await first.run(protocol.get_sync_status(SYNC))
+        await second.run(protocol.get_sync_status(SYNC))
+        assert first.shared is second.shared and shared_session.pool_size() == 1
+        session = first.shared.session
+        await first.close()
+        assert not session.closed and shared_session.pool_size() == 1
+        await second.close()
+        assert session.closed and shared_session.pool_size() == 0
+
+    asyncio.run(scenario())
+
+
+def test_identical_reads_due_together_are_one_request(
+    make_connection: MakeConnection, emulator: PolytomicEmulator
+) -> None:
+    running(emulator)
+    emulator.add_fault("delay", path=STATUS, seconds=0.3, requests=[1])
+    conn_id = make_connection()
+
+    async def scenario() -> list[Any]:
+        clients = [await client(conn_id) for _ in range(20)]
+        try:
+            return await asyncio.gather(*(c.run(protocol.get_sync_status(SYNC)) for c in clients))
+        finally:
+            for c in clients:
+                await c.close()
+
+    answers = asyncio.run(scenario())
+    assert len(answers) == 20 and all(answer == answers[0] for answer in answers)
+    assert len(emulator.requests_to(STATUS)) == 1
+
+
+def test_a_fresh_answer_serves_others_but_never_an_older_one(
+    make_connection: MakeConnection, emulator: PolytomicEmulator
+) -> None:
+    running(emulator)
+    conn_id = make_connection()
+
+    async def scenario() -> None:
+        a, b = await client(conn_id), await client(conn_id)
+        await a.run(protocol.get_sync_status(SYNC), max_age=60)
+        await b.run(protocol.get_sync_status(SYNC), max_age=60)  # within the window: a's answer
+        assert len(emulator.requests_to(STATUS)) == 1
+        await a.run(protocol.get_sync_status(SYNC), max_age=0)  # a asks afresh
+        assert len(emulator.requests_to(STATUS)) == 2
+        await b.run(protocol.get_sync_status(SYNC), max_age=60)  # newer than b's last: a's new answer
+        assert len(emulator.requests_to(STATUS)) == 2
+        await b.run(protocol.get_sync_status(SYNC), max_age=60)  # b already had that one: never again, ask
+        assert len(emulator.requests_to(STATUS)) == 3
+        await a.close()
+        await b.close()
+
+    asyncio.run(scenario())
+
+
+def test_another_connection_never_gets_the_answer_but_shares_the_pool(
+    make_connection: MakeConnection, emulator: PolytomicEmulator
+) -> None:
+    running(emulator)
+    bearer = make_connection("bearer")
+    basic = make_connection("basic", login=ORG_ID, password=DEPLOYMENT_KEY)
+
+    async def scenario() -> None:
+        a, b = await client(bearer), await client(basic)
+        await asyncio.gather(
+            a.run(protocol.get_sync_status(SYNC), max_age=60), b.run(protocol.get_sync_status(SYNC), max_age=60)
+        )
+        assert a.shared is b.shared  # same route: one pool, credentials per request
+        await a.close()
+        await b.close()
+
+    asyncio.run(scenario())
+    schemes = sorted(request.headers["Authorization"].split()[0] for request in emulator.requests_to(STATUS))
+    assert schemes == ["Basic", "Bearer"]
+
+
+def test_a_trigger_cancelled_mid_request_leaves_the_others_and_the_pool_sound(
+    make_connection: MakeConnection, emulator: PolytomicEmulator
+) -> None:
+    running(emulator)
+    emulator.add_fault("delay", path=STATUS, seconds=0.5, requests=[1])
+    conn_id = make_connection()
+
+    async def scenario() -> None:
+        first, second = await client(conn_id), await client(conn_id)
+
+        async def poll_then_close(c: AsyncPolytomicClient) -> Any:
+            async with c:
+                return await c.run(protocol.get_sync_status(SYNC))
+
+        doomed = asyncio.ensure_future(poll_then_close(first))
+        survivor = asyncio.ensure_future(poll_then_close(second))
+        await asyncio.sleep(0.1)  # both wait on the one request in flight
+        doomed.cancel()
+        status = await survivor
+        assert status.current_execution is not None
+        assert doomed.cancelled()
+        assert shared_session.pool_size() == 0  # the survivor was the last user
+
+    asyncio.run(scenario())
+    assert len(emulator.requests_to(STATUS)) == 1
+
+
+def test_event_loops_never_share_a_session(make_connection: MakeConnection, emulator: PolytomicEmulator) -> None:
+    running(emulator)
+    conn_id = make_connection()
+    sessions = []
+
+    async def one_loop() -> None:
+        c = await client(conn_id)
+        await c.run(protocol.get_sync_status(SYNC))
+        sessions.append(c.shared.session)
+        await c.close()
+
+    asyncio.run(one_loop())
+    asyncio.run(one_loop())
+    assert sessions[0] is not sessions[1] and all(session.closed for session in sessions)
+
+
+def test_the_trigger_waits_one_interval_before_its_first_poll(
+    make_connection: MakeConnection, emulator: PolytomicEmulator
+) -> None:
+    """The sensor checked just before deferring; the trigger must not ask again ~70 ms later."""
+    emulator.add_sync(id=SYNC, executions=[{"steps": [{"status": "completed"}]}])
+    trigger = PolytomicSyncStatusTrigger(sync_id=SYNC, polytomic_conn_id=make_connection(), poll_interval=0.6)
+    started = time.monotonic()  # the emulator records arrivals on the monotonic clock
+    event = asyncio.run(trigger.wait())
+    assert event["verdict"] == "succeeded"
+    (request,) = emulator.requests_to(STATUS)
+    assert request.at - started >= 0.6
+
+
+def test_max_connections_is_a_bounded_whole_number(make_connection: MakeConnection) -> None:
+    import pytest
+
+    from airflow_provider_polytomic.core.errors import PolytomicConfigError
+
+    assert asyncio.run(client(make_connection(max_connections=8))).config.max_connections == 8
+    with pytest.raises(PolytomicConfigError, match="max_connections"):
+        asyncio.run(client(make_connection("bad", max_connections=0)))
