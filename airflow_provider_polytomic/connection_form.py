@@ -18,25 +18,31 @@ EXTRA_FIELDS: dict[str, dict[str, Any]] = {
     },
     "timeout": {
         "label": "Request timeout (seconds)",
-        "description": "How long one API request may take. Leave empty for 30.",
-        "schema": {"type": ["number", "null"], "minimum": 0},
+        "description": "How long one API request may take as a whole. Leave empty for 30 (at most 600).",
+        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 600},
     },
     "max_retries": {
         "label": "Max retries",
         "description": "Retries of a request that failed for a transient reason (5xx, 429, network). "
-        "Leave empty for 4.",
-        "schema": {"type": ["integer", "null"], "minimum": 0},
+        "Leave empty for 4 (at most 10).",
+        "schema": {"type": ["integer", "null"], "minimum": 0, "maximum": 10},
     },
     "retry_delay": {
         "label": "First retry delay (seconds)",
         "description": "Backoff before the first retry; it doubles (with jitter) up to 30. Leave empty for 1.",
-        "schema": {"type": ["number", "null"], "minimum": 0},
+        "schema": {"type": ["number", "null"], "minimum": 0, "maximum": 60},
     },
     "verify": {
         "label": "Verify TLS",
         "description": "true (default), false (not recommended), or the path of a CA bundle for an "
         "on-premises install.",
         "schema": {"type": ["string", "null"]},
+    },
+    "max_connections": {
+        "label": "Triggerer connections",
+        "description": "Connections one triggerer keeps to Polytomic, shared by all deferred tasks that reach it "
+        "the same way. Leave empty for 64.",
+        "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000},
     },
     "sync_url_template": {
         "label": "Sync page URL template",
@@ -62,5 +68,6 @@ PLACEHOLDERS = {
     "max_retries": "4",
     "retry_delay": "1",
     "verify": "true",
+    "max_connections": "64",
     "sync_url_template": "{base_url}/syncs/{sync_id}",
 }
