@@ -68,5 +68,5 @@ def get_provider_info() -> dict[str, Any]:
                 },
             }
         ],
-        "extra-links": ["airflow_provider_polytomic.waiting.PolytomicSyncLink"],
+        "extra-links": ["airflow_provider_polytomic.links.polytomic.PolytomicSyncLink"],
     }

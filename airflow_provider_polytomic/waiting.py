@@ -7,36 +7,24 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, Asset, BaseOperatorLink
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, Asset
 
 from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicSyncFailedError, is_transient
+from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
+    from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_polytomic.core.status import Judgement, Outcome
     from airflow_provider_polytomic.core.watch import SyncWatch
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
     from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
 
-SYNC_URL_XCOM_KEY = "polytomic_sync_url"
 #: Airflow 3.3+ task state store key: the execution a sensor follows, kept across tries and reschedule pokes.
 FOLLOWED_KEY = "polytomic_followed_execution"
 #: Airflow's words for "the deferral timed out" (2.x, then 3.x).
 _TRIGGER_TIMEOUT_ERRORS = frozenset({"Trigger/execution timeout", "Trigger timeout"})
-
-
-class PolytomicSyncLink(BaseOperatorLink):
-    """ "Polytomic sync": the sync's page in the Polytomic app (host from the connection)."""
-
-    name = "Polytomic sync"
-
-    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.providers.common.compat.sdk import XCom
-
-        url = XCom.get_value(ti_key=ti_key, key=SYNC_URL_XCOM_KEY)
-        return url if isinstance(url, str) else ""
 
 
 class PolytomicWaitMixin:

@@ -12,7 +12,8 @@ from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTas
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConflictError, PolytomicError
-from airflow_provider_polytomic.waiting import PolytomicSyncLink, PolytomicWaitMixin
+from airflow_provider_polytomic.links.polytomic import PolytomicSyncLink
+from airflow_provider_polytomic.waiting import PolytomicWaitMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context

@@ -20,7 +20,8 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_polytomic.core.bounds import poll_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicSyncFailedError
-from airflow_provider_polytomic.waiting import SYNC_URL_XCOM_KEY, PolytomicSyncLink, PolytomicWaitMixin
+from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY, PolytomicSyncLink
+from airflow_provider_polytomic.waiting import PolytomicWaitMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
