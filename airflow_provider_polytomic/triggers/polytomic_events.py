@@ -54,6 +54,7 @@ from airflow_provider_polytomic.core.completions import (
 from airflow_provider_polytomic.core.completions import outcomes as checked_outcomes
 from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
 from airflow_provider_polytomic.core.models import Execution, SyncKind, parse_timestamp
+from airflow_provider_polytomic.triggers.asset_state_store import AssetStateStore
 from airflow_provider_polytomic.triggers.polytomic import error_backoff
 
 if TYPE_CHECKING:
@@ -70,39 +71,6 @@ EVENT_DRIVEN_SCHEDULING = hasattr(_triggers_base, "BaseEventTrigger")
 
 #: Seconds between retries while Polytomic refuses the watcher (401/403/404, a broken connection).
 DEFAULT_PERMANENT_ERROR_INTERVAL = 300.0
-
-
-class _AssetStateStore:
-    """The triggerer's per-asset state store as this watcher uses it: one JSON value under one key.
-
-    A watcher serving one asset gets the single-asset accessor (``aget``/``aset``). When identical watchers
-    on several assets are run as one trigger, the value is written to every asset and the most advanced copy
-    is read.
-    """
-
-    def __init__(self, accessors: Any) -> None:
-        self.accessors = accessors
-
-    def _each(self) -> list[Any]:
-        # AssetStateStoreAccessors offers no public way to list its assets; these are its own two maps.
-        by_name = getattr(self.accessors, "_by_name", None) or {}
-        by_uri = getattr(self.accessors, "_by_uri", None) or {}
-        return [*by_name.values(), *by_uri.values()]
-
-    async def get(self, key: str) -> Any:
-        try:
-            return await self.accessors.aget(key, None)
-        except ValueError:  # more than one asset
-            ledgers = [CompletionLedger.from_state(await accessor.aget(key, None)) for accessor in self._each()]
-            saved = [ledger for ledger in ledgers if ledger is not None]
-            return max(saved, key=CompletionLedger.high_water).to_state() if saved else None
-
-    async def set(self, key: str, value: dict[str, Any]) -> None:
-        try:
-            await self.accessors.aset(key, value)
-        except ValueError:
-            for accessor in self._each():
-                await accessor.aset(key, value)
 
 
 class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
@@ -180,9 +148,9 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         may change without losing it)."""
         return f"polytomic-sync-completion/{self.kind}/{self.sync_id}/{'+'.join(self.outcomes)}"
 
-    def _state_store(self) -> _AssetStateStore | None:
+    def _state_store(self) -> AssetStateStore | None:
         accessors = getattr(self, "asset_state_store", None)  # set by the Airflow 3.3+ triggerer
-        return _AssetStateStore(accessors) if accessors is not None else None
+        return AssetStateStore(accessors) if accessors is not None else None
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # Imported here: only the triggerer needs aiohttp, never a DAG file.
@@ -244,7 +212,7 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
             if client is not None:
                 await client.close()
 
-    async def _open_ledger(self, store: _AssetStateStore | None) -> CompletionLedger:
+    async def _open_ledger(self, store: AssetStateStore | None) -> CompletionLedger:
         start = parse_timestamp(self.watermark) if self.watermark else datetime.now(timezone.utc)
         assert start is not None  # noqa: S101 - validated in __init__
         ledger = CompletionLedger(start)
@@ -272,7 +240,7 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         )
         return ledger
 
-    async def _save(self, store: _AssetStateStore | None, ledger: CompletionLedger) -> None:
+    async def _save(self, store: AssetStateStore | None, ledger: CompletionLedger) -> None:
         if store is None:
             return
         try:
