@@ -11,6 +11,7 @@ from airflow.providers.common.compat.sdk import AirflowSensorTimeout, Asset, Bas
 
 from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicSyncFailedError, is_transient
+from airflow_provider_polytomic.lineage import PolytomicLineageMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
@@ -37,7 +38,7 @@ class PolytomicSyncLink(BaseOperatorLink):
         return url if isinstance(url, str) else ""
 
 
-class PolytomicWaitMixin:
+class PolytomicWaitMixin(PolytomicLineageMixin):
     """Mixed into an operator that has ``polytomic_conn_id`` and ``fail_on_record_errors``."""
 
     polytomic_conn_id: str
@@ -61,6 +62,7 @@ class PolytomicWaitMixin:
         judgement = watch.observe(self.hook.run(watch.next_call()))
         while judgement.again:
             judgement = watch.observe(self.hook.run(watch.next_call()))
+        judgement = self._named_judgement(judgement)  # the sync's name in the message; the execution for lineage
         waited = time.time() - (self._waiting_since or time.time())
         if judgement.warn:
             self.log.warning(judgement.message)
@@ -100,6 +102,9 @@ class PolytomicWaitMixin:
             )
         verdict, message = event["verdict"], str(event.get("message") or "")
         summary = event.get("summary")
+        if isinstance(summary, dict):
+            self._lineage_summary = summary
+        message = self._named(message)  # concluding: the one definition request of this try, if any
         if verdict == "succeeded" and isinstance(summary, dict):
             self.log.info(message)
             return self._publish(context, summary)
@@ -142,7 +147,8 @@ class PolytomicWaitMixin:
 
     def _publish(self, context: Context, summary: dict[str, Any]) -> dict[str, Any]:
         """Put the summary into the extra of each asset (dataset, on Airflow 2) this task updates, so DAGs
-        scheduled on it see which execution ran; returns the summary."""
+        scheduled on it see which execution ran; returns the summary (with the sync's name)."""
+        summary = self._with_sync_name(summary)
         for outlet in getattr(self, "outlets", None) or ():
             if isinstance(outlet, Asset):
                 context["outlet_events"][outlet].extra.update(summary)

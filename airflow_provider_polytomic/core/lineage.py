@@ -367,9 +367,7 @@ def bulk_sync_lineage(
     destination (in ``destination_configuration.schema`` when set), each with its record count."""
     source = connections.get(sync.source_connection_id or "")
     destination = connections.get(sync.destination_connection_id or "")
-    out_schema = _string(sync.destination_configuration, "schema") or _string(
-        sync.destination_configuration, "dataset"
-    )
+    out_schema = _string(sync.destination_configuration, "schema") or _string(sync.destination_configuration, "dataset")
     inputs: list[DatasetName] = []
     outputs: list[WrittenDataset] = []
     for entry in schemas[:MAX_DATASETS]:

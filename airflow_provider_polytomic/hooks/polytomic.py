@@ -159,11 +159,11 @@ class PolytomicHook(BaseHook):
         """``GET /api/me``: who the key belongs to."""
         return self.run(protocol.get_identity())
 
-    def get_sync(self, sync_id: str) -> ModelSyncDefinition:
+    def get_sync_definition(self, sync_id: str) -> ModelSyncDefinition:
         """``GET /api/syncs/{sync_id}``: the model sync's definition (name, models, target)."""
         return self.run(protocol.get_sync_definition(sync_id))
 
-    def get_bulk_sync(self, sync_id: str) -> BulkSyncDefinition:
+    def get_bulk_sync_definition(self, sync_id: str) -> BulkSyncDefinition:
         """``GET /api/bulk/syncs/{sync_id}``: the bulk sync's definition (name, source, destination)."""
         return self.run(protocol.get_bulk_sync_definition(sync_id))
 
@@ -171,7 +171,7 @@ class PolytomicHook(BaseHook):
         """``GET /api/models/{model_id}``: the model's connection and configuration."""
         return self.run(protocol.get_model(model_id))
 
-    def get_connection(self, connection_id: str) -> ConnectionDefinition:
+    def get_connection_definition(self, connection_id: str) -> ConnectionDefinition:
         """``GET /api/connections/{connection_id}``: the connection's type and configuration (may hold secrets)."""
         return self.run(protocol.get_connection(connection_id))
 
