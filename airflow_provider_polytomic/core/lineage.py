@@ -372,7 +372,9 @@ def bulk_sync_lineage(
     outputs: list[WrittenDataset] = []
     for entry in schemas[:MAX_DATASETS]:
         name = _string(entry, "schema")
-        output_name = _string(entry, "output_name") or name
+        # Without an output name the table keeps the source's own (unqualified) name.
+        source_parts = split_identifier(name) if name else []
+        output_name = _string(entry, "output_name") or (source_parts[-1][0] if source_parts else None)
         if source is not None and name:
             inputs.append(table_dataset(source, name))
         if destination is not None and output_name:
