@@ -124,15 +124,16 @@ class PolytomicLineageMixin:
         concluding = judgement.verdict is not Verdict.WAITING
         return replace(judgement, message=self._named(judgement.message, fetch=self._may_fetch_name(concluding)))
 
-    def _with_sync_name(self, summary: dict[str, Any]) -> dict[str, Any]:
+    def _with_sync_name(self, summary: dict[str, Any], *, fetch: bool = True) -> dict[str, Any]:
         """The summary with ``sync_name`` after ``sync_id`` (None when the definition could not be read)."""
         self._lineage_summary = summary
+        name = self._sync_name(fetch=fetch)
         named: dict[str, Any] = {}
         for key, value in summary.items():
             named[key] = value
             if key == "sync_id":
-                named["sync_name"] = self._sync_name(fetch=True)
-        named.setdefault("sync_name", self._sync_name(fetch=True))
+                named["sync_name"] = name
+        named.setdefault("sync_name", name)
         return named
 
     def _canonical_sync_id(self) -> str:
