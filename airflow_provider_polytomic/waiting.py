@@ -4,6 +4,7 @@ trigger's event. One implementation, so both have the same outcomes, log lines a
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from airflow.providers.common.compat.sdk import AirflowSensorTimeout, Asset
 
 from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicSyncFailedError, is_transient
+from airflow_provider_polytomic.lineage import PolytomicLineageMixin
 from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY
 
 if TYPE_CHECKING:
@@ -27,7 +29,7 @@ FOLLOWED_KEY = "polytomic_followed_execution"
 _TRIGGER_TIMEOUT_ERRORS = frozenset({"Trigger/execution timeout", "Trigger timeout"})
 
 
-class PolytomicWaitMixin:
+class PolytomicWaitMixin(PolytomicLineageMixin):
     """Mixed into an operator that has ``polytomic_conn_id`` and ``fail_on_record_errors``."""
 
     polytomic_conn_id: str
@@ -53,6 +55,7 @@ class PolytomicWaitMixin:
         judgement = watch.observe(self.hook.run(watch.next_call()))
         while judgement.again:
             judgement = watch.observe(self.hook.run(watch.next_call()))
+        judgement = self._named_judgement(judgement)  # the sync's name in the message; the execution for lineage
         waited = time.time() - (self._waiting_since or time.time())
         if judgement.warn:
             self.log.warning(judgement.message)
@@ -154,6 +157,10 @@ class PolytomicWaitMixin:
             raise PolytomicError(
                 f"PolytomicSyncStatusTrigger sent an event this task does not understand: {error}"
             ) from None
+        if outcome.summary is not None:
+            self._lineage_summary = outcome.summary
+        # Concluding: the one definition request of this try, if any, names the sync in the message.
+        outcome = replace(outcome, message=self._named(outcome.message))
         summary = self._settle(outcome)
         if outcome.waited is not None:
             self.log.info("%s Waited %.0f s in the triggerer.", outcome.message, outcome.waited)
@@ -208,7 +215,8 @@ class PolytomicWaitMixin:
 
     def _publish(self, context: Context, summary: dict[str, Any]) -> dict[str, Any]:
         """Put the summary into the extra of each asset (dataset, on Airflow 2) this task updates, so DAGs
-        scheduled on it see which execution ran; returns the summary."""
+        scheduled on it see which execution ran; returns the summary (with the sync's name)."""
+        summary = self._with_sync_name(summary)
         for outlet in getattr(self, "outlets", None) or ():
             if isinstance(outlet, Asset):
                 context["outlet_events"][outlet].extra.update(summary)

@@ -30,6 +30,7 @@ def test_importing_the_sensor_and_operators_loads_no_transport() -> None:
         "airflow_provider_polytomic.core.bounds",
         "airflow_provider_polytomic.core.constants",
         "airflow_provider_polytomic.core.errors",
+        "airflow_provider_polytomic.lineage",
         "airflow_provider_polytomic.links",
         "airflow_provider_polytomic.links.polytomic",
         "airflow_provider_polytomic.operators",

@@ -82,7 +82,8 @@ class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
         execution = self._start(context, sync_id)
         context["ti"].xcom_push(key=EXECUTION_ID_XCOM_KEY, value=execution.id)
         if not self.wait_for_completion:
-            return execution.summary(sync_id)  # started, not finished: no asset event extra
+            # Started, not finished: no asset event extra, and no request for the name (null unless known).
+            return self._with_sync_name(execution.summary(sync_id), fetch=False)
         watch = SyncWatch(
             sync_id, execution_id=execution.id, fail_on_record_errors=self.fail_on_record_errors, kind=self.sync_kind
         )

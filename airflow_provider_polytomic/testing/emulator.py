@@ -57,6 +57,15 @@ SCHEMA_EXECUTION_KEYS = (
     "updated_at",
     "version",
 )
+#: The keys of a scenario's sync that make up its definition.
+DEFINITION_KEYS = (
+    "model_ids",
+    "target",
+    "source_connection_id",
+    "destination_connection_id",
+    "source_configuration",
+    "destination_configuration",
+)
 BULK_FETCH_MODES = frozenset({"none", "incremental", "full"})
 BULK_RESYNC_MODES = frozenset({"refetch", "resync", "rebuild"})
 _RUNNING_COUNTS = {"insert": 10, "update": 0, "delete": 0, "upserts": 0, "error": 0, "warnings": 0, "total": 10}
@@ -155,6 +164,9 @@ class EmulatedSync:
     reads: int = 0
     started: float = field(default_factory=time.monotonic)
     idempotency: dict[str, str] = field(default_factory=dict)
+    #: The definition (``GET /api/syncs/{id}``, ``GET /api/bulk/syncs/{id}``): model syncs read ``model_ids``
+    #: and ``target``; bulk syncs the source and destination connections and configurations.
+    definition: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "sync") -> EmulatedSync:
@@ -166,6 +178,7 @@ class EmulatedSync:
             kind=kind,
             clock=str(data.get("clock", "polls")),
             executions=[EmulatedExecution.from_dict(item, kind) for item in data.get("executions", [])],
+            definition={key: data[key] for key in DEFINITION_KEYS if key in data},
         )
         sync.run_steps = [Step.from_dict(step) for step in data.get("run_steps") or DEFAULT_RUN_STEPS[kind]]
         if sync.kind not in SYNC_KINDS or sync.clock not in CLOCKS:
@@ -289,6 +302,73 @@ class EmulatedSync:
             body["errors"] = step.errors
         return body
 
+    def definition_json(self, organization_id: str) -> dict[str, Any]:
+        """The sync as Polytomic defines it: the SDK's ``ModelSyncV5Response`` or ``BulkSyncResponse``."""
+        common = {
+            "id": self.id,
+            "name": self.name,
+            "active": True,
+            "organization_id": organization_id,
+            "policies": [],
+            "created_at": _rfc3339(_now() - timedelta(days=30)),
+            "created_by": None,
+            "updated_at": _rfc3339(_now() - timedelta(days=1)),
+            "updated_by": None,
+        }
+        spec = self.definition
+        if self.kind == "bulk":
+            return {
+                **common,
+                "mode": "replicate",
+                "schedule": {"frequency": "manual"},
+                "source_connection_id": spec.get("source_connection_id"),
+                "destination_connection_id": spec.get("destination_connection_id"),
+                "source_configuration": spec.get("source_configuration") or {},
+                "destination_configuration": spec.get("destination_configuration") or {},
+                "automatically_add_new_fields": "all",
+                "automatically_add_new_objects": "all",
+                "discover": False,
+                "disable_record_timestamps": False,
+                "normalize_names": "enabled",
+                "data_cutoff_timestamp": None,
+                "concurrency_limit": None,
+                "resync_concurrency_limit": None,
+            }
+        target = spec.get("target")
+        return {
+            **common,
+            "mode": "updateOrCreate",
+            "schedule": {"frequency": "hourly"},
+            "model_ids": list(spec.get("model_ids") or []),
+            "target": (
+                {
+                    "connection_id": target.get("connection_id"),
+                    "object": target.get("object"),
+                    "configuration": target.get("configuration") or {},
+                    "new_name": target.get("new_name"),
+                    "create": None,
+                    "filter_logic": None,
+                    "search_values": None,
+                }
+                if isinstance(target, dict)
+                else None
+            ),
+            "fields": [],
+            "filters": [],
+            "filter_logic": None,
+            "identity": None,
+            "identities": None,
+            "model_filters": None,
+            "target_filters": None,
+            "override_fields": [],
+            "overrides": [],
+            "only_enrich_updates": False,
+            "skip_initial_backfill": False,
+            "sync_all_records": False,
+            "encryption_passphrase": None,
+            "problems": [],
+        }
+
     def status_json(self) -> dict[str, Any]:
         current = self.running()
         last = self.last_finished()
@@ -387,6 +467,10 @@ _SYNC_PATH = re.compile(
 )
 
 
+# /api/connections/{id}, /api/models/{id}
+_DEFINITION_PATH = re.compile(r"^/api/(?P<what>connections|models)/(?P<id>[^/]+)$")
+
+
 class PolytomicEmulator:
     """The emulator. Use it as a context manager, or ``start()``/``stop()`` it; it serves in a thread.
 
@@ -414,6 +498,9 @@ class PolytomicEmulator:
         self.organization_name = str(organization.get("name", "Emulated Organization"))
         self.deployment_keys: dict[str, str] = dict(scenario.get("deployment_keys") or {})
         self.syncs: dict[str, EmulatedSync] = {}
+        #: ``GET /api/connections/{id}`` and ``GET /api/models/{id}``, by id, as the scenario gives them.
+        self.connections: dict[str, dict[str, Any]] = {}
+        self.models: dict[str, dict[str, Any]] = {}
         validate(scenario)
         self.faults: list[Fault] = [Fault.from_dict(item) for item in scenario.get("faults", [])]
         self.requests: list[RecordedRequest] = []
@@ -422,6 +509,10 @@ class PolytomicEmulator:
         self._thread: threading.Thread | None = None
         for index, item in enumerate(scenario.get("syncs", [])):
             self._add(EmulatedSync.from_dict(item, f"scenario.syncs[{index}]"))
+        for item in scenario.get("connections", []):
+            self.connections[str(item.get("id") or uuid.uuid4())] = {**item}
+        for item in scenario.get("models", []):
+            self.models[str(item.get("id") or uuid.uuid4())] = {**item}
 
     # -- set-up -------------------------------------------------------------------------------------------
 
@@ -433,6 +524,24 @@ class PolytomicEmulator:
         with self.lock:
             self.syncs[sync.id] = sync
         return sync
+
+    def add_connection(self, **spec: Any) -> str:
+        """Add a connection (``id``, ``name``, ``type``, ``configuration``) that ``GET /api/connections/{id}``
+        serves; returns its id."""
+        validate(spec, "connection", "connection")
+        connection_id = str(spec.get("id") or uuid.uuid4())
+        with self.lock:
+            self.connections[connection_id] = {**spec, "id": connection_id}
+        return connection_id
+
+    def add_model(self, **spec: Any) -> str:
+        """Add a model (``id``, ``name``, ``connection_id``, ``configuration``) that ``GET /api/models/{id}``
+        serves; returns its id."""
+        validate(spec, "model", "model")
+        model_id = str(spec.get("id") or uuid.uuid4())
+        with self.lock:
+            self.models[model_id] = {**spec, "id": model_id}
+        return model_id
 
     def add_fault(self, kind: str, **spec: Any) -> Fault:
         """Add a fault from the same keys a scenario file uses (``path``, ``method``, ``requests``, ...)."""
@@ -540,6 +649,9 @@ class PolytomicEmulator:
                     "is_system": False,
                 }
             }
+        definition = _DEFINITION_PATH.match(path)
+        if definition and method == "GET":
+            return self._definition(definition["what"], definition["id"])
         match = _SYNC_PATH.match(path)
         if not match:
             return 404, _error(404, f"no route for {method} {path}", "not_found")
@@ -549,8 +661,7 @@ class PolytomicEmulator:
             return 404, _error(404, f"{kind} sync not found", "not_found")
         what, execution_id = match["what"] or match["executions"], match["execution"]
         if method == "GET" and what is None:
-            sync_json = {"id": sync.id, "name": sync.name, "active": True, "mode": "updateOrCreate"}
-            return 200, {"data": {**sync_json, "schedule": {"frequency": "hourly"}}}
+            return 200, {"data": sync.definition_json(self.organization_id)}
         if method == "GET" and what in ("status", "executions") and match["cancel"] is None:
             try:
                 return self._read(sync, what, execution_id, query)
@@ -580,6 +691,55 @@ class PolytomicEmulator:
                     target.canceled_at_tick = sync.tick()
                 return 200, {"data": {"message": "cancellation requested"}}
         return 404, _error(404, f"no route for {method} {path}", "not_found")
+
+    def _definition(self, what: str, item_id: str) -> tuple[int, Any]:
+        """A connection (the SDK's ``ConnectionResponseSchema``, ``type`` an object) or a model (``ModelResponse``)."""
+        spec = (self.connections if what == "connections" else self.models).get(item_id)
+        if spec is None:
+            return 404, _error(404, f"{what[:-1]} not found", "not_found")
+        common = {
+            "id": item_id,
+            "name": spec.get("name", f"Emulated {what[:-1]}"),
+            "organization_id": self.organization_id,
+            "configuration": dict(spec.get("configuration") or {}),
+            "policies": [],
+            "created_at": _rfc3339(_now() - timedelta(days=60)),
+            "created_by": None,
+            "updated_at": _rfc3339(_now() - timedelta(days=2)),
+            "updated_by": None,
+        }
+        if what == "connections":
+            type_id = str(spec.get("type", "api"))
+            return 200, {
+                "data": {
+                    **common,
+                    "type": {
+                        "id": type_id,
+                        "name": type_id.replace("_", " ").title(),
+                        "logo_url": None,
+                        "operations": ["source", "target"],
+                    },
+                    "status": "healthy",
+                    "status_error": None,
+                    "saved": True,
+                    "parent_connection_id": None,
+                    "api_calls_last_24_hours": None,
+                }
+            }
+        return 200, {
+            "data": {
+                **common,
+                "connection_id": spec.get("connection_id"),
+                "type": "table" if "table" in common["configuration"] else "query",
+                "fields": [],
+                "relations": [],
+                "labels": [],
+                "identifier": None,
+                "tracking_columns": [],
+                "enricher": None,
+                "version": 1,
+            }
+        }
 
     def _read(
         self, sync: EmulatedSync, what: str, execution_id: str | None, query: dict[str, list[str]]
