@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_polytomic.core.constants import SyncKind
 
 if TYPE_CHECKING:
-    from airflow_provider_polytomic.core.lineage import SyncLineage
-    from airflow_provider_polytomic.core.models import (
+    from airflow_provider_polytomic.core.definitions import (
         BulkSyncDefinition,
         ConnectionDefinition,
         ModelSyncDefinition,
-        SchemaStatus,
     )
+    from airflow_provider_polytomic.core.lineage import SyncLineage
+    from airflow_provider_polytomic.core.models import SchemaStatus
     from airflow_provider_polytomic.core.status import Judgement
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
 
@@ -166,7 +166,7 @@ class PolytomicLineageMixin:
         """The core's lineage of the execution judged; inputs and outputs need the definitions, the run facet
         does not. None when no execution was judged (the task failed before reaching one)."""
         from airflow_provider_polytomic.core import lineage
-        from airflow_provider_polytomic.core.models import BulkSyncDefinition, ModelSyncDefinition
+        from airflow_provider_polytomic.core.definitions import BulkSyncDefinition, ModelSyncDefinition
 
         summary = self._lineage_summary
         if summary is None:

@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_polytomic.core import lineage, protocol
+from airflow_provider_polytomic.core import definitions, lineage, protocol
 from airflow_provider_polytomic.core.config import ClientConfig
-from airflow_provider_polytomic.core.errors import PolytomicBadResponseError, PolytomicInvalidIdError
-from airflow_provider_polytomic.core.lineage import DatasetName, WrittenDataset
-from airflow_provider_polytomic.core.models import (
+from airflow_provider_polytomic.core.definitions import (
     BulkSyncDefinition,
     ConnectionDefinition,
     ModelDefinition,
     ModelSyncDefinition,
 )
+from airflow_provider_polytomic.core.errors import PolytomicBadResponseError, PolytomicInvalidIdError
+from airflow_provider_polytomic.core.lineage import DatasetName, WrittenDataset
 from airflow_provider_polytomic.core.naming import name_sync
 
 SECRET = "SECRET-do-not-leak-42"
@@ -244,10 +244,10 @@ def test_definitions_parse_the_sdk_shapes() -> None:
 @pytest.mark.parametrize(
     ("call", "body"),
     [
-        (protocol.get_sync_definition(SYNC_ID), {"data": {"id": SYNC_ID, "target": {"object": "x"}}}),
-        (protocol.get_sync_definition(SYNC_ID), {"data": {"id": SYNC_ID, "model_ids": "m1"}}),
-        (protocol.get_connection(SYNC_ID), {"data": {"id": SYNC_ID, "configuration": ["not", "an", "object"]}}),
-        (protocol.get_model(SYNC_ID), {"data": []}),
+        (definitions.get_sync_definition(SYNC_ID), {"data": {"id": SYNC_ID, "target": {"object": "x"}}}),
+        (definitions.get_sync_definition(SYNC_ID), {"data": {"id": SYNC_ID, "model_ids": "m1"}}),
+        (definitions.get_connection(SYNC_ID), {"data": {"id": SYNC_ID, "configuration": ["not", "an", "object"]}}),
+        (definitions.get_model(SYNC_ID), {"data": []}),
     ],
 )
 def test_unreadable_definitions_are_bad_responses(call: protocol.ApiCall[Any], body: dict[str, Any]) -> None:
@@ -257,11 +257,11 @@ def test_unreadable_definitions_are_bad_responses(call: protocol.ApiCall[Any], b
 
 
 def test_definition_calls_address_their_endpoints_and_check_ids() -> None:
-    assert protocol.get_sync_definition(SYNC_ID).path == f"/api/syncs/{SYNC_ID}"
-    assert protocol.get_bulk_sync_definition(SYNC_ID).path == f"/api/bulk/syncs/{SYNC_ID}"
-    assert protocol.get_model(SYNC_ID).path == f"/api/models/{SYNC_ID}"
-    assert protocol.get_connection(SYNC_ID).path == f"/api/connections/{SYNC_ID}"
-    for build in (protocol.get_model, protocol.get_connection, protocol.get_sync_definition):
+    assert definitions.get_sync_definition(SYNC_ID).path == f"/api/syncs/{SYNC_ID}"
+    assert definitions.get_bulk_sync_definition(SYNC_ID).path == f"/api/bulk/syncs/{SYNC_ID}"
+    assert definitions.get_model(SYNC_ID).path == f"/api/models/{SYNC_ID}"
+    assert definitions.get_connection(SYNC_ID).path == f"/api/connections/{SYNC_ID}"
+    for build in (definitions.get_model, definitions.get_connection, definitions.get_sync_definition):
         with pytest.raises(PolytomicInvalidIdError):
             build("../../api/me")
 

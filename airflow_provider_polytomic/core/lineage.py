@@ -38,14 +38,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_polytomic.core.models import (
-    SUMMARY_MAX_ERRORS,
+from airflow_provider_polytomic.core.definitions import (
     BulkSyncDefinition,
     ConnectionDefinition,
     ModelDefinition,
     ModelSyncDefinition,
-    truncate,
 )
+from airflow_provider_polytomic.core.models import SUMMARY_MAX_ERRORS, truncate
 
 #: The configuration keys of each connection type that identify where data lives (never secrets). Keys of
 #: Polytomic's Terraform provider; a key not listed here is never read.

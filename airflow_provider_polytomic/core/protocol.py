@@ -40,13 +40,9 @@ from airflow_provider_polytomic.core.errors import (
 )
 from airflow_provider_polytomic.core.ids import validate_id as validate_id
 from airflow_provider_polytomic.core.models import (
-    BulkSyncDefinition,
-    ConnectionDefinition,
     Execution,
     ExecutionPage,
     Identity,
-    ModelDefinition,
-    ModelSyncDefinition,
     SyncStatus,
 )
 from airflow_provider_polytomic.core.retry import parse_retry_after
@@ -171,30 +167,6 @@ def list_executions(
 
 def get_identity() -> ApiCall[Identity]:
     return ApiCall("GET", "/api/me", Identity.from_api)
-
-
-def get_sync_definition(sync_id: str) -> ApiCall[ModelSyncDefinition]:
-    """``GET /api/syncs/{id}``: the model sync's name, models and target."""
-    sync_id = validate_id(sync_id, "sync id")
-    return ApiCall("GET", f"/api/syncs/{sync_id}", ModelSyncDefinition.from_api, sync_id=sync_id)
-
-
-def get_bulk_sync_definition(sync_id: str) -> ApiCall[BulkSyncDefinition]:
-    """``GET /api/bulk/syncs/{id}``: the bulk sync's name, source and destination."""
-    sync_id = validate_id(sync_id, "sync id")
-    return ApiCall("GET", f"/api/bulk/syncs/{sync_id}", BulkSyncDefinition.from_api, sync_id=sync_id)
-
-
-def get_model(model_id: str) -> ApiCall[ModelDefinition]:
-    """``GET /api/models/{id}``: the model's connection and configuration (a table or a query)."""
-    model_id = validate_id(model_id, "model id")
-    return ApiCall("GET", f"/api/models/{model_id}", ModelDefinition.from_api)
-
-
-def get_connection(connection_id: str) -> ApiCall[ConnectionDefinition]:
-    """``GET /api/connections/{id}``: the connection's type and configuration."""
-    connection_id = validate_id(connection_id, "connection id")
-    return ApiCall("GET", f"/api/connections/{connection_id}", ConnectionDefinition.from_api)
 
 
 _IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,255}$")

@@ -10,19 +10,16 @@ from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHo
 from tenacity import RetryCallState
 
 from airflow_provider_polytomic import connection_form
-from airflow_provider_polytomic.core import protocol, transport
+from airflow_provider_polytomic.core import definitions, protocol, transport
 from airflow_provider_polytomic.core.config import ClientConfig, connection_not_defined
-from airflow_provider_polytomic.core.errors import PolytomicError
-from airflow_provider_polytomic.core.models import (
+from airflow_provider_polytomic.core.definitions import (
     BulkSyncDefinition,
     ConnectionDefinition,
-    Execution,
-    Identity,
     ModelDefinition,
     ModelSyncDefinition,
-    SyncKind,
-    SyncStatus,
 )
+from airflow_provider_polytomic.core.errors import PolytomicError
+from airflow_provider_polytomic.core.models import Execution, Identity, SyncKind, SyncStatus
 from airflow_provider_polytomic.core.protocol import ApiCall
 from airflow_provider_polytomic.hooks.deadline import Deadline, DeadlineAdapter
 
@@ -152,19 +149,19 @@ class PolytomicHook(BaseHook):
 
     def get_sync_definition(self, sync_id: str) -> ModelSyncDefinition:
         """``GET /api/syncs/{sync_id}``: the model sync's definition (name, models, target)."""
-        return self.run(protocol.get_sync_definition(sync_id))
+        return self.run(definitions.get_sync_definition(sync_id))
 
     def get_bulk_sync_definition(self, sync_id: str) -> BulkSyncDefinition:
         """``GET /api/bulk/syncs/{sync_id}``: the bulk sync's definition (name, source, destination)."""
-        return self.run(protocol.get_bulk_sync_definition(sync_id))
+        return self.run(definitions.get_bulk_sync_definition(sync_id))
 
     def get_model(self, model_id: str) -> ModelDefinition:
         """``GET /api/models/{model_id}``: the model's connection and configuration."""
-        return self.run(protocol.get_model(model_id))
+        return self.run(definitions.get_model(model_id))
 
     def get_connection_definition(self, connection_id: str) -> ConnectionDefinition:
         """``GET /api/connections/{connection_id}``: the connection's type and configuration (may hold secrets)."""
-        return self.run(protocol.get_connection(connection_id))
+        return self.run(definitions.get_connection(connection_id))
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap authenticated call, for the UI's Test button; a failure names the base URL it tried."""
