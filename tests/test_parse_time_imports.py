@@ -37,7 +37,7 @@ def test_importing_the_sensor_and_operators_loads_no_transport() -> None:
         "airflow_provider_polytomic.operators.polytomic",
         "airflow_provider_polytomic.sensors",
         "airflow_provider_polytomic.sensors.polytomic",
-        "airflow_provider_polytomic.waiting",
+        "airflow_provider_polytomic.execution_wait",
     }
     heavy = {"requests", "aiohttp", "dateutil", "tenacity"}
     assert not heavy & {name.split(".")[0] for name in loaded}

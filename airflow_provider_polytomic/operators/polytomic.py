@@ -12,8 +12,8 @@ from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTas
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConflictError, PolytomicError
+from airflow_provider_polytomic.execution_wait import PolytomicExecutionWaitMixin
 from airflow_provider_polytomic.links.polytomic import PolytomicSyncLink
-from airflow_provider_polytomic.waiting import PolytomicWaitMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -30,7 +30,7 @@ IF_RUNNING = ("attach", "fail")
 _DEFERRAL_GRACE = 60.0
 
 
-class _PolytomicStartOperator(PolytomicWaitMixin, BaseOperator):
+class _PolytomicStartOperator(PolytomicExecutionWaitMixin, BaseOperator):
     """Start a run, then wait like the sensor. Subclasses say which kind of sync and how to start it."""
 
     template_fields: Sequence[str] = ("sync_id", "idempotency_key")

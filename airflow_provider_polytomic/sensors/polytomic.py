@@ -20,8 +20,8 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_polytomic.core.bounds import poll_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicSyncFailedError
+from airflow_provider_polytomic.execution_wait import PolytomicExecutionWaitMixin
 from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY, PolytomicSyncLink
-from airflow_provider_polytomic.waiting import PolytomicWaitMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["SYNC_URL_XCOM_KEY", "PolytomicBulkSyncStatusSensor", "PolytomicSyncLink", "PolytomicSyncStatusSensor"]
 
 
-class PolytomicSyncStatusSensor(PolytomicWaitMixin, BaseSensorOperator):
+class PolytomicSyncStatusSensor(PolytomicExecutionWaitMixin, BaseSensorOperator):
     """Waits until a Polytomic model sync's execution ends; succeeds only on ``completed``.
 
     Which execution: ``execution_id`` when given; otherwise the sync's current execution, else its last one.

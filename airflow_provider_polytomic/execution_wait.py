@@ -1,5 +1,6 @@
-"""What the sensor and the start operator share: checking a watched execution, concluding, and reading the
-trigger's event. One implementation, so both have the same outcomes, log lines and return value."""
+"""Waiting for one Polytomic execution to end, as the sensors and the start operators all do: one poll step,
+one conclusion (poke and deferrable alike), one time limit, the deferral to the trigger, and the execution kept
+across tries. One implementation, so all of them have the same outcomes, log lines and return value."""
 
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ FOLLOWED_KEY = "polytomic_followed_execution"
 _TRIGGER_TIMEOUT_ERRORS = frozenset({"Trigger/execution timeout", "Trigger timeout"})
 
 
-class PolytomicWaitMixin(PolytomicLineageMixin):
-    """Mixed into an operator that has ``polytomic_conn_id`` and ``fail_on_record_errors``."""
+class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
+    """Waits for one Polytomic execution to end; mixed into an operator that has ``polytomic_conn_id`` and
+    ``fail_on_record_errors`` (the sensors and the start operators)."""
 
     polytomic_conn_id: str
     fail_on_record_errors: bool
