@@ -1,6 +1,7 @@
 """OpenLineage for the sensors and start operators, and the sync's name in what users read.
 
-:class:`PolytomicLineageMixin` is mixed into :class:`~airflow_provider_polytomic.execution_wait.PolytomicExecutionWaitMixin`.
+:class:`PolytomicLineageMixin` is mixed into
+:class:`~airflow_provider_polytomic.execution_wait.PolytomicExecutionWaitMixin`.
 It fetches the sync's definition at most once per operator instance (a task try, or a reschedule poke), and
 only when it is cheap to: for the poll line of a wait that stays in one process (poke mode, the start
 operators), and when the task concludes. Airflow's OpenLineage listener then calls
