@@ -17,7 +17,7 @@ import pytest
 
 from airflow_provider_polytomic.get_provider_info import DOCUMENTATION_URL, get_provider_info
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 URLS: dict[str, str] = PYPROJECT["project"]["urls"]
 
@@ -74,7 +74,7 @@ def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[st
 @pytest.mark.e2e
 def test_a_fresh_clone_built_wheel_and_fresh_virtualenv_reproduce_the_readme(tmp_path: Path) -> None:
     """Clone the committed tree, build its wheel, install it alone into a new virtualenv, and run every README
-    block and the README's pytest example there (tests/test_readme.py, with the source package removed so
+    block and the README's pytest example there (tests/integration/test_readme.py, with the source package removed so
     only the wheel can be imported). The new virtualenv borrows this one's third-party packages (not this
     project's) through a .pth file, so the test needs no downloads beyond the build backend."""
     if not (ROOT / ".git").exists():
@@ -103,7 +103,9 @@ def test_a_fresh_clone_built_wheel_and_fresh_virtualenv_reproduce_the_readme(tmp
     where = _run([str(python), "-c", "import airflow_provider_polytomic as p; print(p.__file__)"], cwd=clone, env=env)
     assert where.stdout.strip().startswith(str(site)), where.stdout
     result = _run(
-        [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/test_readme.py"], cwd=clone, env=env
+        [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/integration/test_readme.py"],
+        cwd=clone,
+        env=env,
     )
     assert re.search(r"\b\d+ passed\b", result.stdout) and " failed" not in result.stdout, result.stdout[-2000:]
 
@@ -121,5 +123,5 @@ def test_the_sdist_has_no_vcs_files_and_its_tests_run_with_plain_pytest(tmp_path
     (unpacked,) = (tmp_path / "unpacked").iterdir()
     pytest_command = str(Path(sys.executable).parent / "pytest")  # plain pytest, not python -m pytest
     env = _user_env(tmp_path / "airflow-home")
-    tests = ["tests/test_core_models.py", "tests/test_example_dags.py"]
+    tests = ["tests/unit/core/test_models.py", "tests/integration/test_example_dags.py"]
     _run([pytest_command, "-p", "no:cacheprovider", "-q", *tests], cwd=unpacked, env=env)

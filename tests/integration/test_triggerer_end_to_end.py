@@ -19,7 +19,7 @@ from airflow_provider_polytomic.testing import PolytomicEmulator
 from tests.airflow_processes import query, running_airflow
 from tests.conftest import API_KEY
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "example_polytomic_deferrable"
 DEADLINE = 240  # seconds for the whole run, start-up included
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import AIRFLOW_V_3_0_PLUS
 
-EXAMPLE_DAGS = Path(__file__).resolve().parent.parent / "example_dags"
+EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 EXPECTED = {"example_polytomic_sync_gate", "example_polytomic_deferrable", "example_polytomic_start_sync"}
 #: Scheduled by an asset watcher rather than gated by a Polytomic task; Airflow 3 only (none on Airflow 2).
 ASSET_WATCHER_DAG = "example_polytomic_asset_watcher"

@@ -172,7 +172,7 @@ def test_summary_is_bounded_whatever_the_error_list() -> None:
 
 def test_reference_page_sample_matches_the_stored_page() -> None:
     """The sample above is the one on the stored reference page, not one made up here."""
-    page = Path(__file__).resolve().parents[2] / "shared" / "polytomic-api" / "get-sync-status-reference-page.txt"
+    page = Path(__file__).resolve().parents[4] / "shared" / "polytomic-api" / "get-sync-status-reference-page.txt"
     if not page.exists():
         pytest.skip("shared/ is not beside this checkout")
     text = page.read_text()

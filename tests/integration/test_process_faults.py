@@ -44,7 +44,7 @@ pytestmark = [
     pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the Airflow 3 process model (api-server, dag-processor)"),
 ]
 
-DAGS = Path(__file__).resolve().parent / "process_dags"
+DAGS = Path(__file__).resolve().parents[1] / "process_dags"
 WATCHED = "0d9e2c7a-4b1f-4e3a-9c5d-7f6a8b9c0d1e"
 FAULT_DAGS = {"faults_deferred", "faults_worker", "faults_scheduler", "faults_watcher"}
 #: The triggerer that dies holds the watcher and four sensors, no more, so which triggers it has is known.

@@ -21,7 +21,7 @@ from airflow_provider_polytomic.testing import PolytomicEmulator
 
 pytest_plugins = ["pytester"]
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 _FILE_LINE = re.compile(r"# ((?:[\w.-]+/)*[\w.-]+\.py)\n")
 #: The sync id the README's snippets use.

@@ -22,7 +22,7 @@ from airflow_provider_polytomic.testing import PolytomicEmulator
 from tests.airflow_processes import query, running_airflow
 from tests.conftest import API_KEY
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "example_polytomic_asset_watcher"
 SYNC = "6a2f0c3e-9b41-4d7e-8c15-2e3f4a5b6c7d"
 DEADLINE = 240  # seconds for the whole run, start-up included

@@ -1,0 +1,32 @@
+"""The unit tests mirror the package: ``tests/unit/<subpackage>/test_<module>.py`` tests
+``airflow_provider_polytomic/<subpackage>/<module>.py``, so a reader finds a module's tests without searching."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "airflow_provider_polytomic"
+UNIT = ROOT / "tests" / "unit"
+#: Test files that cover one concern across several modules of a subpackage, and why.
+ACROSS_MODULES = {
+    "core/test_hostile_input.py": "the core under hostile input: config, transport policy, scan, parsing, bounds",
+    "hooks/test_hostile_network.py": "both transports against misbehaving servers, case by case",
+}
+
+
+def test_every_unit_test_file_names_a_module_of_the_package() -> None:
+    strays = []
+    for path in sorted(UNIT.rglob("test_*.py")):
+        relative = path.relative_to(UNIT)
+        if relative.as_posix() in ACROSS_MODULES or path == Path(__file__):
+            continue
+        module = PACKAGE / relative.parent / (relative.name.removeprefix("test_"))
+        if not module.is_file():
+            strays.append(relative.as_posix())
+    assert strays == [], f"unit test files that mirror no module: {strays}"
+
+
+def test_the_decisions_of_the_core_and_both_transports_have_their_own_tests() -> None:
+    for module in ("core/watch.py", "core/protocol.py", "core/models.py", "hooks/polytomic.py"):
+        assert (UNIT / Path(module).parent / f"test_{Path(module).name}").is_file(), module
