@@ -1,4 +1,4 @@
-"""Running a test DAG with ``dag.test()`` and reading back what happened (both Airflow lines)."""
+"""Running a test DAG with ``dag.test()`` and reading back what happened (every Airflow line)."""
 
 from __future__ import annotations
 
