@@ -114,7 +114,7 @@ def _reschedule_dates_as_a_worker_gets_them() -> Iterator[None]:
 
     def validated(self: Any, *args: Any, **kwargs: Any) -> Any:
         answer = unvalidated(self, *args, **kwargs)
-        return TaskRescheduleStartDate.model_validate(answer.model_dump())
+        return TaskRescheduleStartDate.model_validate({"start_date": answer.start_date})
 
     with mock.patch.object(TaskInstanceOperations, "get_reschedule_start_date", validated):
         yield
