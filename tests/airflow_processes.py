@@ -145,6 +145,10 @@ def airflow_deployment(
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__WORKERS": "1",
+        # The log servers of the scheduler's workers and of the triggerer: ports of their own, so deployments
+        # of two Airflow lines (scripts/test runs lines side by side) never meet on the defaults 8793/8794.
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",

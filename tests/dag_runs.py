@@ -1,15 +1,29 @@
-"""Running a test DAG with ``dag.test()`` and reading back what happened (both Airflow lines)."""
+"""Running a test DAG with ``dag.test()`` and reading back what happened (every Airflow line)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from tests.conftest import API_KEY
 
 DAGS = Path(__file__).resolve().parent / "dags"
+#: Where the key may appear in a ``dag.test()`` log on Airflow 3.0, and only there (a real worker's log shows
+#: neither, and later lines print neither):
+#: - the in-process supervisor's debug echo of each request, ``MaskSecret(value=...)`` included: the request that
+#:   registers a secret with the masker, logged before the masker knows it (a real supervisor omits its body);
+#: - the console's rich traceback of a failed task, which prints every frame's local variables (a real worker's
+#:   JSON log has ``show_locals=False``).
+#: The key anywhere else in the log still fails the run.
+MASK_REQUEST_ECHO = re.compile(r"Sending request +msg=MaskSecret\(value='[^']*'")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+LOCALS_PANEL = re.compile(r"╭─+ locals ─+╮.*?╰─+╯", re.S)
 
 
 @dataclass
@@ -59,7 +73,8 @@ def run_dag(dag: Any, conf: dict[str, Any], task_id: str, log: Any) -> Run:
 
     Also checks that the API key appears in neither the log nor any XCom.
     """
-    dag_run = dag.test(run_conf=conf)
+    with _reschedule_dates_as_a_worker_gets_them():
+        dag_run = dag.test(run_conf=conf)
     (ti,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == task_id]
     result = Run(
         state=_state(dag_run.state),
@@ -68,6 +83,38 @@ def run_dag(dag: Any, conf: dict[str, Any], task_id: str, log: Any) -> Run:
         xcom=_xcoms(dag.dag_id, dag_run.run_id),
         log=log(),
     )
-    assert API_KEY not in result.log
+    assert API_KEY not in without_airflow_echoes(result.log)
     assert API_KEY not in json.dumps(result.xcom, default=str)
     return result
+
+
+def without_airflow_echoes(log: str) -> str:
+    """``log`` less what Airflow 3.0's ``dag.test()`` prints that a worker's log does not (``MASK_REQUEST_ECHO``)."""
+    log = MASK_REQUEST_ECHO.sub("Sending request msg=MaskSecret(value=<registered>", log)
+    return LOCALS_PANEL.sub("<locals>", ANSI.sub("", log))
+
+
+@contextlib.contextmanager
+def _reschedule_dates_as_a_worker_gets_them() -> Iterator[None]:
+    """Make ``dag.test()`` hand a reschedule-mode sensor its first poke's date as a real worker gets it.
+
+    Airflow 3.0's API client builds that answer with ``model_construct`` (no validation), so the date stays a
+    string. A real worker still gets a datetime (the supervisor sends the answer through its socket, and the task
+    side validates it), but ``dag.test()`` passes the object itself, and every reschedule-mode sensor, Airflow's
+    own included, then fails on its second poke. Validating the answer does here what the socket does there; on
+    lines that validate already it changes nothing.
+    """
+    try:
+        from airflow.sdk.api.client import TaskInstanceOperations
+        from airflow.sdk.execution_time.comms import TaskRescheduleStartDate
+    except ImportError:  # Airflow 2: the sensor reads the database itself
+        yield
+        return
+    unvalidated = TaskInstanceOperations.get_reschedule_start_date
+
+    def validated(self: Any, *args: Any, **kwargs: Any) -> Any:
+        answer = unvalidated(self, *args, **kwargs)
+        return TaskRescheduleStartDate.model_validate({"start_date": answer.start_date})
+
+    with mock.patch.object(TaskInstanceOperations, "get_reschedule_start_date", validated):
+        yield

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import aiohttp
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import AirflowNotFoundException
+from asgiref.sync import sync_to_async
 from tenacity import RetryCallState
 
 from airflow_provider_polytomic.core import transport
@@ -47,7 +48,10 @@ class AsyncPolytomicClient:
         except AirflowNotFoundException:
             raise connection_not_defined(conn_id) from None
         extra = await get_async_extra_dejson(conn)
-        return cls(ClientConfig.from_airflow(conn_id, conn, extra, log), log)
+        # In a worker thread: registering the key with the secrets masker is a synchronous call to the
+        # supervisor, which Airflow 3.0's triggerer cannot make from its event loop's own thread.
+        config = await sync_to_async(ClientConfig.from_airflow)(conn_id, conn, extra, log)
+        return cls(config, log)
 
     @property
     def shared(self) -> shared_session.SharedSession:

@@ -3,7 +3,7 @@
 A block whose first line is ``# some/path.py`` is a file of the README's pytest example: those files are
 written into a fresh project and that project's tests run with pytest, in a subprocess, as a user would run
 them. Every other block is executed as it stands, with ``polytomic_default`` pointing at the emulator.
-``test_packaging.py`` runs this module again from a fresh clone against the built wheel.
+``tests/integration/test_packaging.py`` runs this module again from a fresh clone against the built wheel.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""DAGs for tests/test_process_faults.py: sensors and a start operator on syncs named in the run's conf.
+"""DAGs for tests/integration/test_process_faults.py: sensors and a start operator on syncs named in the run's conf.
 
 Every waiting task polls each second, may retry once (a fault must not need the retry, except a killed
 worker, which must), and gives up after five minutes. Conf keys: see each DAG.

@@ -74,8 +74,15 @@ def _airflow_cli(*args: str) -> str:
         [sys.executable, "-m", "airflow", *args], capture_output=True, text=True, env=env, timeout=240, check=False
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    # Airflow may log a line to stdout before the JSON document.
-    return next(line for line in result.stdout.splitlines() if line.startswith("["))
+    # Airflow may log lines to stdout before the JSON document (Airflow 3.0's start with "[" too).
+    return next(line for line in result.stdout.splitlines() if _is_json_list(line))
+
+
+def _is_json_list(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), list)
+    except ValueError:
+        return False
 
 
 def test_airflow_providers_list_and_hooks_show_the_provider() -> None:
