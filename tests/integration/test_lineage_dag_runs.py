@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_polytomic.core.retry import RetryPolicy
 from airflow_provider_polytomic.testing import EmulatedSync, PolytomicEmulator
 from tests.dag_runs import Run
 
@@ -363,7 +364,11 @@ def test_a_definition_request_that_fails_leaves_the_outcome_unchanged(
     ok = run("lineage_model_poke", passing)
     assert (ok.state, ok.task_state) == ("success", "success")
     assert ok.summary["sync_name"] is None
-    assert ok.log.count("Could not read the definition of Polytomic sync") == 1
+    # One warning, and no definition request after the first failed one (counted from the request log: how
+    # many times a line shows in the captured log differs by Airflow line, 3.0's dag.test() prints each twice).
+    assert "Could not read the definition of Polytomic sync" in ok.log
+    attempts = 1 + RetryPolicy().max_retries if status == 500 else 1  # one read: a 5xx is retried within it
+    assert len(definitions.requests_to(rf"/api/syncs/{passing.id}")) == attempts
     assert "the task's outcome is unchanged" in ok.log
     bad = run("lineage_model_poke", failing)
     assert bad.task_state == "failed"
