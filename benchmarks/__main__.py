@@ -257,7 +257,7 @@ def bench_fleet(workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]
 
 # -- 1b. triggerer fleet over TLS, idle connections closed ---------------------------------------------------
 
-TLS_FIGURES = (*FLEET_FIGURES, "connections_per_poll")
+TLS_FIGURES = (*FLEET_FIGURES, "connections_per_poll", "lag_p99time_ms", "lag_over50_ms")
 BIG_FLEET = 5000  # from this size on, the slower poll interval (--tls-big-interval) and the 10,000 targets
 
 
@@ -788,11 +788,16 @@ def tls_fleet_lines(fleet: dict[str, Any], polls: int) -> list[str]:
         "≤ 64 KiB",
         mine["rss_kib_per_trigger"] <= 64,
     )
+    lag_time = mine["lag_p99time_ms"]
     if big:
-        figure_row("event-loop lag p99, ms", "lag_p99_ms", 1, "≤ 50 ms", lag_p99 <= 50)
+        figure_row("event-loop lag p99 of the 10 ms ticks, ms", "lag_p99_ms", 1, "≤ 50 ms", lag_p99 <= 50)
+        figure_row("event-loop lag p99 of the time, ms", "lag_p99time_ms", 1, "≤ 50 ms", lag_time <= 50)
     else:
-        figure_row("event-loop lag p99, ms", "lag_p99_ms", 1, "≤ floor's", lag_p99 <= fleet["floor"]["lag_p99_ms"])
+        floor_p99, floor_time = fleet["floor"]["lag_p99_ms"], fleet["floor"]["lag_p99time_ms"]
+        figure_row("event-loop lag p99 of the 10 ms ticks, ms", "lag_p99_ms", 1, "≤ floor's", lag_p99 <= floor_p99)
+        figure_row("event-loop lag p99 of the time, ms", "lag_p99time_ms", 1, "≤ floor's", lag_time <= floor_time)
     figure_row("event-loop lag max, ms", "lag_max_ms", 0, "report", None)
+    figure_row("event loop stalled (lag of ticks > 50 ms late, summed), ms", "lag_over50_ms", 0, "report", None)
     minimum = polls - 1
     figure_row(
         f"requests per trigger (minimum {minimum}; the dbt trigger's first poll is at deferral)",
