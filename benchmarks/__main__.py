@@ -26,15 +26,19 @@ from benchmarks import parse, payload
 from benchmarks._common import (
     API_KEY,
     ROOT,
+    TlsFiles,
+    coalesce_scenario,
     connection_json,
+    dbt_connection_json,
     emulator_process,
     fleet_scenario,
     listen_overflows,
+    make_tls_files,
     raise_open_files_limit,
     write_json,
 )
 
-PARTS = ("fleet", "poke", "parse", "payload")
+PARTS = ("fleet", "tls", "coalesce", "poke", "parse", "payload")
 KIB = 1024
 
 
@@ -48,20 +52,26 @@ def log(message: str) -> None:
 class Runner:
     """Starts the child processes with one environment and keeps their output in the work directory."""
 
-    def __init__(self, workdir: Path, connection_url: str | None = None) -> None:
+    def __init__(self, workdir: Path, connection_url: str | None = None, tls: TlsFiles | None = None) -> None:
         self.workdir = workdir
         self.env = dict(os.environ)
         self.env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
         self.env.setdefault("AIRFLOW_HOME", str(workdir / "airflow-home"))
         if connection_url is not None:
-            self.env["AIRFLOW_CONN_POLYTOMIC_DEFAULT"] = connection_json(connection_url)
+            self.env["AIRFLOW_CONN_POLYTOMIC_DEFAULT"] = connection_json(connection_url, tls.ca if tls else None)
+            self.env["AIRFLOW_CONN_DBT_CLOUD_DEFAULT"] = dbt_connection_json(connection_url)
+        if tls is not None:
+            # The dbt trigger has no CA setting: its aiohttp default context reads OpenSSL's SSL_CERT_FILE.
+            self.env["SSL_CERT_FILE"] = str(tls.ca)
         self.count = 0
 
-    def run(self, name: str, arguments: Sequence[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, name: str, arguments: Sequence[str], *, timeout: float, python: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """``python ARGUMENTS`` in a fresh interpreter; its stdout is returned, stderr kept in a log file."""
         self.count += 1
         log_path = self.workdir / f"{self.count:03d}-{name}.log"
-        command = [sys.executable, *arguments]
+        command = [python or sys.executable, *arguments]
         with open(log_path, "w", encoding="utf-8") as stderr:
             completed = subprocess.run(  # noqa: S603 - our own interpreter and modules
                 command,
@@ -91,38 +101,67 @@ def last_json_line(text: str) -> dict[str, Any]:
 # -- 1. triggerer fleet ---------------------------------------------------------------------------------
 
 
-def fleet_run(workdir: Path, variant: str, scenario: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    n = len(scenario["syncs"])
-    scenario_file = workdir / f"fleet-{n}.json"
+def fleet_run(
+    workdir: Path,
+    variant: str,
+    scenario: dict[str, Any],
+    args: argparse.Namespace,
+    *,
+    interval: float | None = None,
+    tls: TlsFiles | None = None,
+    idle_close: float | None = None,
+    watchers: int | None = None,
+    spread: float = 0.0,
+    restart_clock: bool = False,
+    label: str = "fleet",
+) -> dict[str, Any]:
+    """One variant's fleet in a fresh process against a fresh emulator; the emulator's counts added."""
+    interval = args.interval if interval is None else interval
+    n = watchers or len(scenario["syncs"])
+    minimum = args.polls - 1  # the task's own check before deferring was the first of the execution's reads
+    scenario_file = workdir / f"{label}-{n}.json"
     write_json(scenario_file, scenario)
-    limit = args.interval * args.polls * 6 + 300
-    with emulator_process(scenario, workdir, server=args.emulator_server, max_seconds=limit + 120) as emulator:
+    limit = interval * args.polls * 6 + spread + 300
+    with emulator_process(
+        scenario,
+        workdir,
+        server=args.emulator_server if tls is None and idle_close is None else "asyncio",
+        max_seconds=limit + 120,
+        tls=tls,
+        idle_close=idle_close,
+    ) as emulator:
         before = emulator.stats(reset=True)
         overflows = listen_overflows()
-        runner = Runner(workdir, emulator.url)
-        out = workdir / f"fleet-{variant}-{n}.json"
+        runner = Runner(workdir, emulator.url, tls)
+        out = workdir / f"{label}-{variant}-{n}.json"
         started = time.monotonic()
-        runner.run(
-            f"fleet-{variant}-{n}",
-            [
-                "-m",
-                "benchmarks.fleet",
-                "--variant",
-                variant,
-                "--scenario",
-                str(scenario_file),
-                "--url",
-                emulator.url,
-                "--interval",
-                str(args.interval),
-                "--polls",
-                str(args.polls),
-                "--out",
-                str(out),
-            ],
-            timeout=limit,
-        )
-        after = emulator.stats()
+        arguments = [
+            "-m",
+            "benchmarks.fleet",
+            "--variant",
+            variant,
+            "--scenario",
+            str(scenario_file),
+            "--url",
+            emulator.url,
+            "--interval",
+            str(interval),
+            "--polls",
+            str(minimum),
+            "--out",
+            str(out),
+        ]
+        if tls is not None:
+            arguments += ["--cafile", str(tls.ca)]
+        if watchers:
+            arguments += ["--watchers", str(watchers)]
+        if spread:
+            arguments += ["--spread", str(spread)]
+        if restart_clock:
+            arguments += ["--restart-clock"]
+        python = args.peer_python if variant == "dbt" else None
+        runner.run(f"{label}-{variant}-{n}", arguments, timeout=limit, python=python)
+        after = emulator.stats(window=interval)
         overflows_after = listen_overflows()
     result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     polls = after["requests"] - before["requests"]
@@ -133,9 +172,11 @@ def fleet_run(workdir: Path, variant: str, scenario: dict[str, Any], args: argpa
         gc_s=sum(result["gc"]["seconds"]),
         rss_kib_per_trigger=(result["rss_peak_kib"] - result["rss_start_kib"]) / n,
         requests_per_trigger=polls / n,
-        extra_requests=polls - n * args.polls,
+        minimum_per_trigger=minimum,
+        extra_requests=polls - n * minimum,
         non_2xx=after["non_2xx"],
         reads_per_sync=after["reads_per_sync"],
+        requests_per_window=after.get("requests_per_window", []),
         emulator={
             "cpu_s": after["cpu_s"] - before["cpu_s"],
             "peak_core_share": after["peak_core_share"],
@@ -143,6 +184,8 @@ def fleet_run(workdir: Path, variant: str, scenario: dict[str, Any], args: argpa
             "windows": after["windows"],
             "threads_peak": after["threads_peak"],
             "backlog": after["backlog"],
+            "connections": after.get("connections", 0) - before.get("connections", 0),
+            "idle_closed": after.get("idle_closed", 0) - before.get("idle_closed", 0),
             # Connections the kernel dropped at the listen queue (then retried by the client after 1 s+).
             "listen_overflows": (
                 overflows_after - overflows if overflows is not None and overflows_after is not None else None
@@ -174,7 +217,7 @@ def bench_fleet(workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]
     results = []
     for size in args.sizes:
         repeats = args.repeats if args.repeats is not None else (3 if size <= 1000 else 1)
-        scenario = fleet_scenario(size, args.polls)
+        scenario = fleet_scenario(size, args.polls - 1)
         runs: dict[str, list[dict[str, Any]]] = {"provider": [], "floor": []}
         for repeat in range(repeats):
             order = ("provider", "floor") if repeat % 2 == 0 else ("floor", "provider")
@@ -209,6 +252,118 @@ def bench_fleet(workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]
             for name in FLEET_FIGURES
         }
         results.append(summary)
+    return results
+
+
+# -- 1b. triggerer fleet over TLS, idle connections closed ---------------------------------------------------
+
+TLS_FIGURES = (*FLEET_FIGURES, "connections_per_poll", "lag_p99time_ms", "lag_over50_ms")
+BIG_FLEET = 5000  # from this size on, the slower poll interval (--tls-big-interval) and the 10,000 targets
+
+
+def tls_figure(run: dict[str, Any], name: str) -> float:
+    if name == "connections_per_poll":
+        return float(run["emulator"]["connections"]) / max(run["polls"], 1)
+    return fleet_figure(run, name)
+
+
+def tls_idle_close(args: argparse.Namespace, interval: float) -> float:
+    return args.idle_close if args.idle_close is not None else round(min(3.0, 0.6 * interval), 3)
+
+
+def bench_tls(workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    tls = make_tls_files(workdir / "tls")
+    variants = ["floor", "provider", "shared"] + (["dbt"] if args.peer_python else [])
+    if not args.peer_python:
+        log("tls: no --peer-python given: the dbt Cloud peer is left out")
+    results = []
+    for size in args.tls_sizes:
+        interval = args.tls_interval if size < BIG_FLEET else args.tls_big_interval
+        idle_close = tls_idle_close(args, interval)
+        repeats = args.tls_repeats if args.tls_repeats is not None else (2 if size <= 1000 else 1)
+        scenario = fleet_scenario(size, args.polls - 1, dbt_runs=size if args.peer_python else 0)
+        runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
+        for repeat in range(repeats):
+            order = variants[repeat % len(variants) :] + variants[: repeat % len(variants)]
+            for variant in order:
+                log(
+                    f"tls: {size} {variant} (round {repeat + 1} of {repeats}; poll {interval:g} s, "
+                    f"idle close {idle_close:g} s)"
+                )
+                run = fleet_run(
+                    workdir, variant, scenario, args, interval=interval, tls=tls, idle_close=idle_close, label="tls"
+                )
+                runs[variant].append(run)
+                log(
+                    f"  {run['cpu_ms_per_poll']:.3f} ms CPU/poll, lag p99 {run['lag_ms']['p99']:.0f} ms, "
+                    f"{run['rss_kib_per_trigger']:.1f} KiB/trigger, {run['requests_per_trigger']:.2f} requests and "
+                    f"{run['emulator']['connections'] / max(run['polls'], 1):.2f} connections per poll, "
+                    f"{run['events_right']}/{size} right"
+                )
+        summary: dict[str, Any] = {
+            "n": size,
+            "interval": interval,
+            "idle_close": idle_close,
+            "repeats": repeats,
+            "variants": variants,
+            "runs": runs,
+        }
+        for variant in variants:
+            summary[variant] = {
+                name: statistics.median(tls_figure(run, name) for run in runs[variant]) for name in TLS_FIGURES
+            }
+            summary[variant]["events_right"] = min(run["events_right"] for run in runs[variant])
+            summary[variant]["extra_requests"] = max(run["extra_requests"] for run in runs[variant])
+            summary[variant]["emulator_peak_core_share"] = max(
+                run["emulator"]["peak_core_share"] for run in runs[variant]
+            )
+        # Each variant's ratio to the floor of the same round (the rounds' runs are neighbours in time).
+        summary["ratio"] = {
+            variant: {
+                name: statistics.median(
+                    tls_figure(mine, name) / max(tls_figure(floor, name), 1e-9)
+                    for mine, floor in zip(runs[variant], runs["floor"], strict=True)
+                )
+                for name in TLS_FIGURES
+            }
+            for variant in variants
+        }
+        results.append(summary)
+    return results
+
+
+# -- 1c. coalesced polls: many sensors on few syncs ----------------------------------------------------------
+
+
+def bench_coalesce(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    interval, triggers, syncs = args.interval, args.coalesce_triggers, args.coalesce_syncs
+    # The triggers arrive spread over one interval and first poll one interval later; every execution ends
+    # 4.5 intervals after the start (with --polls 4), so windows 1 to 3 are full ones, every trigger polling.
+    ends = (args.polls + 0.5) * interval
+    steady = range(1, int(ends // interval))
+    results: dict[str, Any] = {"triggers": triggers, "syncs": syncs, "interval": interval, "ends_s": ends}
+    for variant in ("provider", "floor"):
+        log(f"coalesce: {triggers} {variant} triggers on {syncs} syncs, poll {interval:g} s")
+        run = fleet_run(
+            workdir,
+            variant,
+            coalesce_scenario(syncs, ends),
+            args,
+            watchers=triggers,
+            spread=interval,
+            restart_clock=True,
+            label="coalesce",
+        )
+        windows = run["requests_per_window"]
+        in_steady = [windows[index] if index < len(windows) else 0 for index in steady]
+        run["steady_windows"] = in_steady
+        run["requests_per_interval_max"] = max(in_steady, default=0)
+        run["requests_per_interval_mean"] = statistics.fmean(in_steady) if in_steady else 0.0
+        log(
+            f"  requests per interval {in_steady} (all windows {windows}), "
+            f"{run['events_right']}/{triggers} right, {run['cpu_ms_per_poll']:.3f} ms CPU/request"
+        )
+        results[variant] = run
     return results
 
 
@@ -453,7 +608,7 @@ def table(results: dict[str, Any]) -> str:
             )
         add(
             part,
-            f"requests per trigger (minimum {results['settings']['polls']})",
+            f"requests per trigger (minimum {results['settings']['polls'] - 1}: the task's check came first)",
             number(mine["requests_per_trigger"], 2),
             number(floor["requests_per_trigger"], 2),
             f"{ratio['requests_per_trigger']:.2f}×",
@@ -591,6 +746,164 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def tls_fleet_lines(fleet: dict[str, Any], polls: int) -> list[str]:
+    """One TLS fleet's table: every variant side by side, and each one's ratio to the floor of the same round."""
+    names = {"floor": "session per poller (floor)", "provider": "provider", "shared": "shared session, 64"}
+    names["dbt"] = "dbt Cloud trigger"
+    lines: list[str] = []
+    n, variants, ratio = fleet["n"], fleet["variants"], fleet["ratio"]
+    big = n >= BIG_FLEET
+    judged = n >= 1000  # the issue's targets are for 1,000 and 10,000 triggers; smaller fleets only report
+    mine = fleet["provider"]
+    header = ["figure", *(names[variant] for variant in variants), "provider ÷ floor", "target", "result"]
+    if "dbt" in variants:
+        header.insert(-2, "dbt ÷ floor")
+    rows: list[list[str]] = []
+
+    def add(label: str, cells: list[str], ratios: list[str], target: str, passes: bool | None) -> None:
+        if not judged:
+            target, passes = "report", None
+        rows.append([label, *cells, *ratios, target, verdict(passes) if target != "report" else "—"])
+
+    def ratio_cells(key: str) -> list[str]:
+        wanted = ["provider"] + (["dbt"] if "dbt" in variants else [])
+        return [f"{ratio[variant][key]:.2f}×" for variant in wanted]
+
+    def figure_row(label: str, key: str, digits: int, target: str, passes: bool | None) -> None:
+        cells = [number(fleet[variant][key], digits) for variant in variants]
+        add(label, cells, ratio_cells(key), target, passes)
+
+    lag_p99 = mine["lag_p99_ms"]
+    figure_row(
+        "CPU per poll, ms (client process, start-up included)",
+        "cpu_ms_per_poll",
+        3,
+        "report" if big else "≤ 0.5×",
+        None if big else ratio["provider"]["cpu_ms_per_poll"] <= 0.5,
+    )
+    figure_row(
+        "peak RSS growth per trigger, KiB",
+        "rss_kib_per_trigger",
+        1,
+        "≤ 64 KiB",
+        mine["rss_kib_per_trigger"] <= 64,
+    )
+    lag_time = mine["lag_p99time_ms"]
+    if big:
+        figure_row("event-loop lag p99 of the 10 ms ticks, ms", "lag_p99_ms", 1, "≤ 50 ms", lag_p99 <= 50)
+        figure_row("event-loop lag p99 of the time, ms", "lag_p99time_ms", 1, "≤ 50 ms", lag_time <= 50)
+    else:
+        floor_p99, floor_time = fleet["floor"]["lag_p99_ms"], fleet["floor"]["lag_p99time_ms"]
+        figure_row("event-loop lag p99 of the 10 ms ticks, ms", "lag_p99_ms", 1, "≤ floor's", lag_p99 <= floor_p99)
+        figure_row("event-loop lag p99 of the time, ms", "lag_p99time_ms", 1, "≤ floor's", lag_time <= floor_time)
+    figure_row("event-loop lag max, ms", "lag_max_ms", 0, "report", None)
+    figure_row("event loop stalled (lag of ticks > 50 ms late, summed), ms", "lag_over50_ms", 0, "report", None)
+    minimum = polls - 1
+    figure_row(
+        f"requests per trigger (minimum {minimum}; the dbt trigger's first poll is at deferral)",
+        "requests_per_trigger",
+        2,
+        "report" if big else "zero extra",
+        None if big else mine["extra_requests"] <= 0,
+    )
+    figure_row("new connections (TCP + TLS handshakes) per request", "connections_per_poll", 2, "report", None)
+    add(
+        "right events",
+        [f"{fleet[variant]['events_right']:,}/{n:,}" for variant in variants],
+        [""] * len(ratio_cells("wall_s")),
+        "all",
+        mine["events_right"] == n,
+    )
+    sleeps = minimum * fleet["interval"]
+    figure_row(f"wall time, s (the sleeps alone: {sleeps:g})", "wall_s", 1, "report", None)
+    figure_row("garbage collection, s of CPU", "gc_s", 2, "report", None)
+    add(
+        "emulator: peak share of a core",
+        [f"{fleet[variant]['emulator_peak_core_share']:.2f}" for variant in variants],
+        [""] * len(ratio_cells("wall_s")),
+        "report",
+        None,
+    )
+    lines.append(
+        f"TLS fleet, {n:,} triggers: poll {fleet['interval']:g} s, the server closes connections idle "
+        f"{fleet['idle_close']:g} s; {fleet['repeats']} round(s), medians (ratios: median of the rounds)."
+    )
+    lines.append("")
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines.append("")
+    return lines
+
+
+def tls_table(results: dict[str, Any]) -> str:
+    """The TLS fleets and the coalescing benchmark, one table each."""
+    lines: list[str] = []
+    for fleet in results.get("tls", []):
+        lines += tls_fleet_lines(fleet, results["settings"]["polls"])
+    coalesce = results.get("coalesce")
+    if coalesce:
+        mine, floor = coalesce["provider"], coalesce["floor"]
+        triggers, syncs = coalesce["triggers"], coalesce["syncs"]
+        lines.append(
+            f"Coalescing: {triggers:,} triggers on {syncs} syncs ({triggers // syncs} per execution), arriving "
+            f"spread over one poll interval ({coalesce['interval']:g} s); every execution ends "
+            f"{coalesce['ends_s']:g} s after the start."
+        )
+        lines.append("")
+        lines.append("| figure | provider | session per poller (floor) | ratio | target | result |")
+        lines.append("|---|---|---|---|---|---|")
+        rows = [
+            (
+                "requests per poll interval, steady windows (each)",
+                ", ".join(str(value) for value in mine["steady_windows"]),
+                ", ".join(str(value) for value in floor["steady_windows"]),
+                f"{mine['requests_per_interval_max'] / max(floor['requests_per_interval_max'], 1):.3f}×",
+                f"≤ 2 × {syncs} = {2 * syncs}",
+                verdict(mine["requests_per_interval_max"] <= 2 * syncs),
+            ),
+            (
+                "requests per trigger, whole run",
+                number(mine["requests_per_trigger"], 3),
+                number(floor["requests_per_trigger"], 2),
+                f"{mine['requests_per_trigger'] / max(floor['requests_per_trigger'], 1e-9):.3f}×",
+                "report",
+                "—",
+            ),
+            (
+                "right events",
+                f"{mine['events_right']:,}/{triggers:,}",
+                f"{floor['events_right']:,}/{triggers:,}",
+                "",
+                "all",
+                verdict(mine["events_right"] == triggers),
+            ),
+            (
+                "client CPU, s (whole run)",
+                number(mine["cpu_s"], 2),
+                number(floor["cpu_s"], 2),
+                f"{mine['cpu_s'] / max(floor['cpu_s'], 1e-9):.2f}×",
+                "report",
+                "—",
+            ),
+            (
+                "event-loop lag p99, ms",
+                number(mine["lag_ms"]["p99"], 1),
+                number(floor["lag_ms"]["p99"], 1),
+                f"{mine['lag_ms']['p99'] / max(floor['lag_ms']['p99'], 1e-9):.2f}×",
+                "report",
+                "—",
+            ),
+        ]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def rows_in(rendered: str) -> bool:
+    return len(rendered.splitlines()) > 2
+
+
 def machine_lines(info: dict[str, Any]) -> str:
     return (
         f"Ran {info['date']} on {info['nproc']} CPUs ({info['cpu_model']}), {info['memory']} memory, {info['os']}; "
@@ -616,8 +929,30 @@ def main(argv: list[str] | None = None) -> int:
         default="asyncio",
         help="the emulator's HTTP front end for the fleet (default asyncio; threading: the package's own server)",
     )
+    parser.add_argument(
+        "--tls-sizes", help="TLS fleet sizes, comma-separated (default 1000; quick 200; try 1000,10000)"
+    )
+    parser.add_argument("--tls-repeats", type=int, help="TLS rounds per size (default 2 up to 1,000, else 1)")
+    parser.add_argument("--tls-interval", type=float, help="TLS poll interval below 5,000 triggers, s (default 5)")
+    parser.add_argument(
+        "--tls-big-interval", type=float, default=30.0, help="TLS poll interval from 5,000 triggers on, s (30)"
+    )
+    parser.add_argument(
+        "--idle-close", type=float, help="TLS server closes connections idle this long, s (default min(3, 0.6 × poll))"
+    )
+    parser.add_argument(
+        "--peer-python",
+        help="the interpreter of the peer virtualenv with apache-airflow-providers-dbt-cloud (scripts/bench sets it)",
+    )
+    parser.add_argument("--coalesce-triggers", type=int, help="coalescing: triggers (default 1000; quick 200)")
+    parser.add_argument("--coalesce-syncs", type=int, default=20, help="coalescing: the syncs they watch (20)")
     parser.add_argument("--workdir", default=str(ROOT / ".bench"), help="raw results and logs (default .bench/)")
     args = parser.parse_args(argv)
+    args.tls_sizes = [int(size) for size in (args.tls_sizes or ("200" if args.quick else "1000")).split(",")]
+    if args.quick and args.tls_repeats is None:
+        args.tls_repeats = 1
+    args.tls_interval = args.tls_interval if args.tls_interval is not None else (1.0 if args.quick else 5.0)
+    args.coalesce_triggers = args.coalesce_triggers or (200 if args.quick else 1000)
     args.sizes = [int(size) for size in (args.sizes or ("100,300" if args.quick else "1000,5000")).split(",")]
     if args.quick and args.repeats is None:
         args.repeats = 1
@@ -643,11 +978,21 @@ def main(argv: list[str] | None = None) -> int:
             "polls": args.polls,
             "sizes": args.sizes,
             "emulator_server": args.emulator_server,
+            "tls_sizes": args.tls_sizes,
+            "tls_interval": args.tls_interval,
+            "tls_big_interval": args.tls_big_interval,
+            "peer": bool(args.peer_python),
+            "coalesce_triggers": args.coalesce_triggers,
+            "coalesce_syncs": args.coalesce_syncs,
         },
     }
     log(machine_lines(results["machine"]))
     if "fleet" in parts:
         results["fleet"] = bench_fleet(workdir, args)
+    if "tls" in parts:
+        results["tls"] = bench_tls(workdir, args)
+    if "coalesce" in parts:
+        results["coalesce"] = bench_coalesce(workdir, args)
     if "poke" in parts:
         results["poke"] = bench_poke(workdir, args)
     if "parse" in parts:
@@ -656,6 +1001,9 @@ def main(argv: list[str] | None = None) -> int:
         results["payload"] = bench_payload(workdir, args)
     results["seconds"] = time.monotonic() - started
     rendered = table(results)
+    extra = tls_table(results)
+    if extra:
+        rendered = rendered + "\n\n" + extra if rows_in(rendered) else extra
     write_json(Path(args.workdir) / "results.json", results)
     (Path(args.workdir) / "table.md").write_text(machine_lines(results["machine"]) + "\n\n" + rendered + "\n")
     print(machine_lines(results["machine"]))

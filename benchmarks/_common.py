@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
+import ipaddress
 import json
 import os
 import resource
+import ssl
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "bench-api-key"
 API_VERSION = "2025-09-18"
+HOST = "127.0.0.1"
 STATS_PATH = "/_bench/stats"
 #: Statuses after which the bare baseline stops polling (the provider's own rules decide for the provider).
 TERMINAL = frozenset({"completed", "failed", "canceled", "interrupted"})
@@ -72,30 +77,147 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return float(ordered[rank])
 
 
-def fleet_scenario(count: int, polls: int) -> dict[str, Any]:
-    """``count`` model syncs, each with one execution that is seen running ``polls - 1`` times, then completed."""
+def fleet_scenario(count: int, reads: int, *, dbt_runs: int = 0) -> dict[str, Any]:
+    """``count`` model syncs, each with one execution that a trigger must read ``reads`` times: seen running
+    ``reads - 1`` times, then completed. (The task's own check before it deferred was one read more: the
+    trigger's first poll waits one interval, so a trigger's minimum is ``reads``.)
+
+    ``dbt_runs``: as many dbt Cloud runs (``benchmarks.emulator``'s dbt-shaped routes), each running for
+    ``reads`` reads, then a success: the dbt trigger polls once more, at once, when it starts.
+    """
     syncs = []
     for _ in range(count):
-        syncs.append(
+        steps: list[dict[str, Any]] = [{"status": "completed", "counts": FINAL_COUNTS}]
+        if reads > 1:
+            steps.insert(0, {"status": "running", "polls": reads - 1, "counts": {"insert": 10, "total": 10}})
+        syncs.append({"id": str(uuid.uuid4()), "executions": [{"id": str(uuid.uuid4()), "steps": steps}]})
+    scenario: dict[str, Any] = {"api_keys": [API_KEY], "syncs": syncs}
+    if dbt_runs:
+        scenario[DBT_KEY] = {"runs": dbt_runs, "running_reads": reads}
+    return scenario
+
+
+def coalesce_scenario(syncs: int, running_seconds: float) -> dict[str, Any]:
+    """``syncs`` model syncs on the wall clock: each execution runs ``running_seconds`` from the emulator's clock
+    restart (``/_bench/stats?reset=1&clock=1``), then is completed."""
+    return {
+        "api_keys": [API_KEY],
+        "syncs": [
             {
                 "id": str(uuid.uuid4()),
+                "clock": "seconds",
                 "executions": [
                     {
                         "id": str(uuid.uuid4()),
                         "steps": [
-                            {"status": "running", "polls": polls - 1, "counts": {"insert": 10, "total": 10}},
+                            {"status": "running", "seconds": running_seconds, "counts": {"insert": 10, "total": 10}},
                             {"status": "completed", "counts": FINAL_COUNTS},
                         ],
                     }
                 ],
             }
+            for _ in range(syncs)
+        ],
+    }
+
+
+#: The scenario key the bench emulator takes its dbt-shaped runs from (the package's emulator never sees it).
+DBT_KEY = "bench_dbt"
+DBT_ACCOUNT = 1
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A certificate authority made for one run and the server certificate it signed for 127.0.0.1."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def client_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca))
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, self.key)
+        return context
+
+
+def make_tls_files(directory: Path) -> TlsFiles:
+    """A throw-away CA (ECDSA P-256) and a server certificate for 127.0.0.1 signed by it, valid for a day.
+
+    P-256 rather than RSA keeps the emulator's half of each handshake cheap, so the client's half is what the
+    figures show."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start, end = now - datetime.timedelta(minutes=10), now + datetime.timedelta(days=1)
+
+    def pem(certificate: Any) -> bytes:
+        return bytes(certificate.public_bytes(serialization.Encoding.PEM))
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "polytomic-bench CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST)), x509.DNSName("localhost")]),
+            critical=False,
         )
-    return {"api_keys": [API_KEY], "syncs": syncs}
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    files.ca.write_bytes(pem(ca))
+    files.cert.write_bytes(pem(server))
+    files.key.write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return files
 
 
-def connection_json(url: str) -> str:
-    """The Airflow connection (JSON form, for ``AIRFLOW_CONN_POLYTOMIC_DEFAULT``) that points at ``url``."""
-    return json.dumps({"conn_type": "polytomic", "host": url, "password": API_KEY})
+def connection_json(url: str, ca: Path | None = None) -> str:
+    """The Airflow connection (JSON form, for ``AIRFLOW_CONN_POLYTOMIC_DEFAULT``) that points at ``url``; over
+    TLS, ``ca`` is the CA bundle it trusts (extra ``verify``)."""
+    document: dict[str, Any] = {"conn_type": "polytomic", "host": url, "password": API_KEY}
+    if ca is not None:
+        document["extra"] = {"verify": str(ca)}
+    return json.dumps(document)
+
+
+def dbt_connection_json(url: str) -> str:
+    """The dbt Cloud connection (for ``AIRFLOW_CONN_DBT_CLOUD_DEFAULT``): the tenant is the emulator's host:port."""
+    return json.dumps(
+        {"conn_type": "dbt_cloud", "host": url.split("://", 1)[1], "login": str(DBT_ACCOUNT), "password": API_KEY}
+    )
 
 
 def bare_headers() -> dict[str, str]:
@@ -107,6 +229,22 @@ def write_json(path: Path, document: Any) -> None:
     temporary = path.with_suffix(path.suffix + ".tmp")
     temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
     temporary.replace(path)
+
+
+def fetch_stats(
+    url: str, tls: TlsFiles | None, *, reset: bool = False, clock: bool = False, window: float | None = None
+) -> dict[str, Any]:
+    """The bench emulator's ``/_bench/stats`` (``clock``: with ``reset``, restart the syncs' wall clocks too)."""
+    query = "&".join(
+        part
+        for part in ("reset=1" if reset else "", "clock=1" if clock else "", f"window={window}" if window else "")
+        if part
+    )
+    context = tls.client_context() if tls is not None else None
+    address = url + STATS_PATH + (f"?{query}" if query else "")
+    with urllib.request.urlopen(address, timeout=60, context=context) as response:  # noqa: S310 - 127.0.0.1 only
+        document: dict[str, Any] = json.loads(response.read())["data"]
+    return document
 
 
 class EmulatorProcess:
@@ -123,8 +261,11 @@ class EmulatorProcess:
         server: str = "asyncio",
         backlog: int = 4096,
         max_seconds: float = 600,
+        tls: TlsFiles | None = None,
+        idle_close: float | None = None,
     ) -> None:
         self.workdir = workdir
+        self.tls = tls
         self.scenario_file = workdir / "emulator-scenario.json"
         self.url_file = workdir / "emulator-url"
         self.log_file = workdir / "emulator.log"
@@ -147,6 +288,10 @@ class EmulatorProcess:
             "--max-seconds",
             str(max_seconds),
         ]
+        if tls is not None:
+            command += ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)]
+        if idle_close is not None:
+            command += ["--idle-close", str(idle_close)]
         with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log
@@ -164,12 +309,10 @@ class EmulatorProcess:
         self.close()
         raise RuntimeError(f"the emulator did not start; see {self.log_file}")
 
-    def stats(self, *, reset: bool = False) -> dict[str, Any]:
-        """Requests served, reads per sync, and the emulator's CPU (``reset`` restarts its peak counters)."""
-        url = self.url + STATS_PATH + ("?reset=1" if reset else "")
-        with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - http://127.0.0.1 only
-            document: dict[str, Any] = json.loads(response.read())["data"]
-        return document
+    def stats(self, *, reset: bool = False, window: float | None = None) -> dict[str, Any]:
+        """Requests served, reads per sync, and the emulator's CPU (``reset`` restarts its peak counters);
+        ``window``: also the API requests counted per ``window`` seconds since the last reset."""
+        return fetch_stats(self.url, self.tls, reset=reset, window=window)
 
     def close(self) -> None:
         if self.process.poll() is None:

@@ -1,10 +1,19 @@
-"""One triggerer fleet in one asyncio event loop, in a fresh process: the provider's triggers or the floor.
+"""One triggerer fleet in one asyncio event loop, in a fresh process: the provider's triggers or a baseline.
 
 - ``provider``: N ``PolytomicSyncStatusTrigger``s, each consumed with ``async for event in trigger.run()``
   as Airflow's triggerer does. Each one builds its own client: connection lookup (from
-  ``AIRFLOW_CONN_POLYTOMIC_DEFAULT``), ``aiohttp`` session, then polls until its execution ends.
+  ``AIRFLOW_CONN_POLYTOMIC_DEFAULT``), a place in the loop's shared ``aiohttp`` pool, then polls until its
+  execution ends.
 - ``floor``: N bare loops, each with its own ``aiohttp.ClientSession``, doing the same GETs with
   ``json.loads`` and nothing else.
+- ``shared``: the same bare loops on one shared ``aiohttp.ClientSession`` of at most 64 connections.
+- ``dbt``: N ``DbtCloudRunJobTrigger``s of ``apache-airflow-providers-dbt-cloud`` (a peer; only in the
+  benchmark's peer virtualenv) against the emulator's dbt-shaped run endpoint, connection
+  ``AIRFLOW_CONN_DBT_CLOUD_DEFAULT``.
+
+Every variant waits one interval before its first poll, as the provider's trigger does (the task checked just
+before deferring) — except ``dbt``, whose trigger polls at once. Over TLS (``--cafile``) the bare loops trust
+the CA through one ``ssl.SSLContext`` made once; the dbt trigger through ``SSL_CERT_FILE``.
 
 Measured from the moment the first trigger is created to the last event (start-up included): process CPU
 time, wall time, event-loop lag from a ticker coroutine, and resident memory sampled by the ticker.
@@ -19,11 +28,14 @@ import asyncio
 import cProfile
 import gc
 import json
+import ssl
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks._common import (
+    DBT_KEY,
     FINAL_COUNTS,
     TERMINAL,
     bare_headers,
@@ -36,6 +48,7 @@ from benchmarks._common import (
 
 TICK_SECONDS = 0.01
 RSS_EVERY_TICKS = 10
+SHARED_CONNECTIONS = 64  # the provider's default pool size
 
 
 class Ticker:
@@ -59,6 +72,27 @@ class Ticker:
 
     def stop(self) -> None:
         self._stop = True
+
+
+async def dbt_one(run_id: int, interval: float) -> dict[str, Any]:
+    from airflow.providers.dbt.cloud.triggers.dbt import DbtCloudRunJobTrigger
+
+    from benchmarks._common import DBT_ACCOUNT
+
+    trigger = DbtCloudRunJobTrigger(
+        conn_id="dbt_cloud_default",
+        run_id=run_id,
+        end_time=time.time() + 3600,
+        poll_interval=interval,
+        account_id=DBT_ACCOUNT,
+    )
+    events = [event.payload async for event in trigger.run()]
+    return {"events": events, "run_id": run_id}
+
+
+def dbt_right(outcome: dict[str, Any], run_id: str) -> bool:
+    events = outcome.get("events") or []
+    return len(events) == 1 and events[0].get("status") == "success" and str(events[0].get("run_id")) == run_id
 
 
 async def provider_one(sync_id: str, execution_id: str, interval: float) -> dict[str, Any]:
@@ -86,6 +120,19 @@ def provider_right(outcome: dict[str, Any], execution_id: str) -> bool:
     )
 
 
+def time_percentile(lags_ms: list[float], fraction: float) -> float:
+    """The lag that ``fraction`` of the *time* was spent at or under: a tick lasts ``TICK_SECONDS`` plus its lag,
+    so one 60 s stall weighs 60 s here, where a percentile of the ticks counts it once."""
+    ordered = sorted(lags_ms)
+    weights = [TICK_SECONDS * 1000 + lag for lag in ordered]
+    wanted, walked = fraction * sum(weights), 0.0
+    for lag, weight in zip(ordered, weights, strict=True):
+        walked += weight
+        if walked >= wanted:
+            return lag
+    return ordered[-1] if ordered else 0.0
+
+
 class GcClock:
     """Time spent in the garbage collector, per generation (a full collection walks Airflow's whole heap)."""
 
@@ -111,27 +158,45 @@ class GcClock:
 
 
 class Floor:
-    """The floor: a bare ``aiohttp`` loop per trigger, nothing but GET, ``json.loads`` and sleep."""
+    """The floor: a bare ``aiohttp`` loop per trigger, nothing but sleep, GET and ``json.loads``; ``shared``:
+    the same loops on one session of at most ``SHARED_CONNECTIONS`` connections."""
 
-    def __init__(self, url: str, interval: float) -> None:
+    def __init__(self, url: str, interval: float, cafile: str | None = None) -> None:
         self.url = url
         self.interval = interval
         self.headers = bare_headers()
         self.requests = 0
+        self.ssl: ssl.SSLContext | bool = ssl.create_default_context(cafile=cafile) if cafile else True
+        self.shared: Any = None
 
     async def one(self, sync_id: str, execution_id: str) -> dict[str, Any]:
         import aiohttp
 
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.ssl)) as session:
+            return await self.poll(session, sync_id, execution_id)
+
+    async def one_shared(self, sync_id: str, execution_id: str) -> dict[str, Any]:
+        import aiohttp
+
+        if self.shared is None:
+            connector = aiohttp.TCPConnector(ssl=self.ssl, limit=SHARED_CONNECTIONS)
+            self.shared = aiohttp.ClientSession(connector=connector)
+        return await self.poll(self.shared, sync_id, execution_id)
+
+    async def poll(self, session: Any, sync_id: str, execution_id: str) -> dict[str, Any]:
         url = f"{self.url}/api/syncs/{sync_id}/executions/{execution_id}"
-        async with aiohttp.ClientSession() as session:
-            while True:
-                async with session.get(url, headers=self.headers) as response:
-                    body = await response.read()
-                self.requests += 1
-                execution: dict[str, Any] = json.loads(body)["data"]
-                if execution["status"] in TERMINAL:
-                    return execution
-                await asyncio.sleep(self.interval)
+        while True:
+            await asyncio.sleep(self.interval)  # the task checked just before deferring
+            async with session.get(url, headers=self.headers) as response:
+                body = await response.read()
+            self.requests += 1
+            execution: dict[str, Any] = json.loads(body)["data"]
+            if execution["status"] in TERMINAL:
+                return execution
+
+    async def close(self) -> None:
+        if self.shared is not None:
+            await self.shared.close()
 
 
 def floor_right(outcome: dict[str, Any], execution_id: str) -> bool:
@@ -143,14 +208,30 @@ def floor_right(outcome: dict[str, Any], execution_id: str) -> bool:
     )
 
 
+async def later(delay: float, work: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    if delay > 0:
+        await asyncio.sleep(delay)
+    return await work()
+
+
 async def run_fleet(args: argparse.Namespace, pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    # Everything both variants import is imported before the memory baseline, so only per-trigger
+    # Everything the variants import is imported before the memory baseline, so only per-trigger
     # state counts as growth (the trigger imports its async client lazily; import it here too).
     import aiohttp  # noqa: F401
     import asgiref.sync  # noqa: F401
 
     import airflow_provider_polytomic.hooks.polytomic_async
     import airflow_provider_polytomic.triggers.polytomic  # noqa: F401
+
+    if args.variant == "dbt":
+        import airflow.providers.dbt.cloud.hooks.dbt
+        import airflow.providers.dbt.cloud.triggers.dbt  # noqa: F401
+    if args.restart_clock:
+        # The emulator's syncs scripted in seconds start now (and its request counts per window).
+        from benchmarks._common import TlsFiles, fetch_stats
+
+        tls = TlsFiles(Path(args.cafile), Path(), Path()) if args.cafile else None
+        await asyncio.to_thread(fetch_stats, args.url, tls, reset=True, clock=True)
 
     gc.collect()
     ticker = Ticker()
@@ -159,19 +240,31 @@ async def run_fleet(args: argparse.Namespace, pairs: list[tuple[str, str]]) -> d
     ticker.lags_ms.clear()
     rss_start = rss_kib()
     ticker.rss_peak_kib = rss_start
-    floor = Floor(args.url, args.interval)
+    floor = Floor(args.url, args.interval, args.cafile)
+    n = len(pairs)
+    work: Callable[[str, str], Callable[[], Awaitable[dict[str, Any]]]]
+    if args.variant == "provider":
+        work = lambda sync, execution: lambda: provider_one(sync, execution, args.interval)  # noqa: E731
+    elif args.variant == "floor":
+        work = lambda sync, execution: lambda: floor.one(sync, execution)  # noqa: E731
+    elif args.variant == "shared":
+        work = lambda sync, execution: lambda: floor.one_shared(sync, execution)  # noqa: E731
+    else:
+        work = lambda _, run: lambda: dbt_one(int(run), args.interval)  # noqa: E731
     profiler = cProfile.Profile() if args.profile else None
     if profiler is not None:
         profiler.enable()
     with GcClock() as gc_clock:
         cpu_start, wall_start = time.process_time(), time.perf_counter()
-        if args.variant == "provider":
-            tasks = [asyncio.create_task(provider_one(sync, execution, args.interval)) for sync, execution in pairs]
-        else:
-            tasks = [asyncio.create_task(floor.one(sync, execution)) for sync, execution in pairs]
-        limit = args.interval * args.polls * 6 + 180
+        # --spread: the triggers arrive spread evenly over that many seconds (tasks deferring one by one).
+        tasks = [
+            asyncio.create_task(later(args.spread * index / n, work(sync, execution)))
+            for index, (sync, execution) in enumerate(pairs)
+        ]
+        limit = args.interval * args.polls * 6 + args.spread + 180
         _, pending = await asyncio.wait(tasks, timeout=limit)
         cpu_end, wall_end = time.process_time(), time.perf_counter()
+        await floor.close()
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
@@ -181,7 +274,7 @@ async def run_fleet(args: argparse.Namespace, pairs: list[tuple[str, str]]) -> d
         task.cancel()
     right = 0
     problems: list[str] = []
-    judge = provider_right if args.variant == "provider" else floor_right
+    judge = {"provider": provider_right, "dbt": dbt_right}.get(args.variant, floor_right)
     for task, (_, execution_id) in zip(tasks, pairs, strict=True):
         if task in pending:
             problems.append("still running at the time limit")
@@ -207,30 +300,43 @@ async def run_fleet(args: argparse.Namespace, pairs: list[tuple[str, str]]) -> d
             "p99": percentile(lags, 0.99),
             "max": max(lags, default=0.0),
             "ticks": len(lags),
+            "p99time": time_percentile(lags, 0.99),
+            # Lag summed over the ticks more than 50 ms late: how long the loop was stalled, in ms.
+            "over50": sum(lag for lag in lags if lag > 50),
         },
         "gc": {"seconds": gc_clock.seconds, "collections": gc_clock.counts},
         "events_right": right,
         "problems": sorted(set(problems))[:5],
         "problem_count": len(problems),
-        "client_requests": floor.requests if args.variant == "floor" else None,
+        "client_requests": floor.requests if args.variant in ("floor", "shared") else None,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.fleet", description=__doc__)
-    parser.add_argument("--variant", choices=("provider", "floor"), required=True)
+    parser.add_argument("--variant", choices=("provider", "floor", "shared", "dbt"), required=True)
     parser.add_argument("--scenario", required=True, help="the emulator scenario: which syncs to follow")
     parser.add_argument(
         "--url", required=True, help="the emulator (the floor's target; the provider's comes from the connection)"
     )
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--polls", type=int, required=True, help="the fewest requests per trigger")
+    parser.add_argument("--cafile", help="over TLS: the CA bundle the bare loops trust")
+    parser.add_argument("--spread", type=float, default=0.0, help="start the triggers spread over this many s")
+    parser.add_argument("--restart-clock", action="store_true", help="restart the emulator's clock first")
+    parser.add_argument("--watchers", type=int, help="this many triggers on the scenario's syncs (default one each)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--profile", help="write a cProfile of the measured window here (slows it down)")
     args = parser.parse_args(argv)
     raise_open_files_limit()
     scenario = json.loads(Path(args.scenario).read_text(encoding="utf-8"))
-    pairs = [(sync["id"], sync["executions"][0]["id"]) for sync in scenario["syncs"]]
+    if args.variant == "dbt":
+        pairs = [("", str(run)) for run in range(1, int(scenario[DBT_KEY]["runs"]) + 1)]
+    else:
+        pairs = [(sync["id"], sync["executions"][0]["id"]) for sync in scenario["syncs"]]
+        if args.watchers:
+            # --watchers: that many triggers share the scenario's syncs round-robin (the coalescing benchmark).
+            pairs = [pairs[index % len(pairs)] for index in range(args.watchers)]
     result = asyncio.run(run_fleet(args, pairs))
     write_json(Path(args.out), result)
     return 0

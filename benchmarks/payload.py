@@ -1,7 +1,7 @@
 """Bounded payloads: an execution with 100,000 record errors and 10,000 error messages.
 
 How big are the sensor's XCom value, the trigger's event and the log line, when Polytomic's answer is
-megabytes? Measured twice: on the I/O-free core (``SyncWatch`` and the trigger's ``event_payload``), and
+megabytes? Measured twice: on the I/O-free core (``SyncWatch`` and the trigger's event, ``Outcome.to_event``), and
 end to end against the emulator (``PolytomicSyncStatusSensor.poke()`` and ``PolytomicSyncStatusTrigger``),
 with ``fail_on_record_errors`` on (the task fails; its exception message is what is logged) and off (the
 gate opens; the summary is the XCom value). Sizes are of the JSON encoding, in bytes (UTF-8).
@@ -65,8 +65,8 @@ def size(value: Any) -> int:
 
 def core_sizes() -> dict[str, Any]:
     from airflow_provider_polytomic.core.models import Execution
+    from airflow_provider_polytomic.core.status import Outcome
     from airflow_provider_polytomic.core.watch import SyncWatch
-    from airflow_provider_polytomic.triggers.polytomic import event_payload
 
     sync_id, execution_id = str(uuid.uuid4()), str(uuid.uuid4())
     document = execution_document(execution_id)
@@ -75,9 +75,7 @@ def core_sizes() -> dict[str, Any]:
         watch = SyncWatch(sync_id=sync_id, execution_id=execution_id, fail_on_record_errors=fail)
         judgement = watch.observe(Execution.from_api(document))
         summary = judgement.summary()
-        event = event_payload(
-            judgement.verdict.value, judgement.message, sync_id=sync_id, execution_id=execution_id, summary=summary
-        )
+        event = Outcome.of(judgement).to_event()  # what the trigger yields
         result["fail" if fail else "pass"] = {
             "verdict": judgement.verdict.value,
             "xcom_bytes": size(summary),

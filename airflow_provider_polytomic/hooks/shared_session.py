@@ -30,6 +30,8 @@ from airflow_provider_polytomic.core.config import DEFAULT_MAX_CONNECTIONS as DE
 from airflow_provider_polytomic.core.config import ClientConfig
 
 T = TypeVar("T")
+#: A read older than this serves nobody (freshness windows are half a poll interval) and may be forgotten.
+STALE_READ_SECONDS = 600.0
 
 
 @dataclass
@@ -41,6 +43,9 @@ class SharedSession:
     users: int = 0
     #: key -> the last read of that URL: when it was sent (loop time) and its task.
     reads: dict[tuple[Any, ...], tuple[float, asyncio.Task[Any]]] = field(default_factory=dict)
+    #: The table is swept of stale reads when it grows past this; then it is set to twice what is left, so the
+    #: sweep costs O(1) per read however many executions the triggerer watches.
+    prune_at: int = 4096
 
 
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], SharedSession]] = (
@@ -129,9 +134,10 @@ async def coalesced(
     task = loop.create_task(_holding(shared, fetch))
     task.add_done_callback(_retrieved)  # a read whose waiters all left must not warn "never retrieved"
     shared.reads[key] = (now, task)
-    if len(shared.reads) > 4096:  # bounded: forget reads that nobody can use any more
-        for stale in [k for k, (at, t) in shared.reads.items() if t.done() and now - at > 600]:
+    if len(shared.reads) > shared.prune_at:  # bounded: forget reads that nobody can use any more
+        for stale in [k for k, (at, t) in shared.reads.items() if t.done() and now - at > STALE_READ_SECONDS]:
             del shared.reads[stale]
+        shared.prune_at = max(4096, 2 * len(shared.reads))
     return await asyncio.shield(task), now
 
 
