@@ -57,7 +57,9 @@ with DAG(dag_id="faults_worker", schedule=None, start_date=START, default_args=D
 with DAG(dag_id="faults_scheduler", schedule=None, start_date=START, default_args=DEFAULTS):
     for i in range(PER_KIND):
         sensor(f"deferred_{i}", "deferred", i, deferrable=True)
-        sensor(f"rescheduled_{i}", "rescheduled", i, **RESCHEDULED)
+        # 10 s: with SQLite the restarted scheduler's loop can stall several seconds on the database, long enough
+        # for Airflow's executor race above at 5 s.
+        sensor(f"rescheduled_{i}", "rescheduled", i, **{**RESCHEDULED, "poke_interval": 10})
 
 WATCHED = os.environ.get("POLYTOMIC_FAULTS_WATCHED_SYNC", "0d9e2c7a-4b1f-4e3a-9c5d-7f6a8b9c0d1e")
 WATCHED_SYNC = Asset(
