@@ -35,7 +35,6 @@ from airflow_provider_polytomic.core.models import (
     finished_at,
     parse_timestamp,
 )
-from airflow_provider_polytomic.core.scan import MAX_PAGES as MAX_PAGES
 from airflow_provider_polytomic.core.scan import NewestFirstScan
 from airflow_provider_polytomic.core.status import Judgement, Verdict, finished, judge, status_of
 
