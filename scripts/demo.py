@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_polytomic.testing import PolytomicEmulator
+from airflow_provider_polytomic.testing.documents import execution_document
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".demo"
@@ -133,7 +134,7 @@ def main() -> int:
         for task_id, (sync_id, mode) in SENSORS.items():
             sync = emulator.syncs[sync_id]
             polls = len(emulator.requests_to(rf"/api/syncs/{sync_id}(/.*)?"))
-            execution = sync.execution_json(sync.executions[-1])
+            execution = execution_document(sync, sync.executions[-1])
             counts = ", ".join(f"{key} {value:,}" for key, value in (execution.get("counts") or {}).items())
             print(
                 f"  {task_id:<22} {states.get(task_id, '?'):<16} waited ({mode} mode) on '{sync.name}': {polls} polls,"

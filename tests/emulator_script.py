@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_polytomic.testing import PolytomicEmulator
-from airflow_provider_polytomic.testing.emulator import EmulatedExecution, EmulatedSync, Step
+from airflow_provider_polytomic.testing import EmulatedExecution, EmulatedSync, PolytomicEmulator, Step
 
 #: Longer than any test: "running until the test says otherwise".
 FOREVER = 24 * 3600.0

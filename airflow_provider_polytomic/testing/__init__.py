@@ -8,15 +8,11 @@ For pytest, ``pytest_plugins = ["airflow_provider_polytomic.testing.pytest_plugi
 this package does not need pytest).
 """
 
-from airflow_provider_polytomic.testing.emulator import (
-    EmulatedExecution,
-    EmulatedSync,
-    Fault,
-    PolytomicEmulator,
-    RecordedRequest,
-    Step,
-)
+from airflow_provider_polytomic.testing.emulator import PolytomicEmulator
+from airflow_provider_polytomic.testing.faults import Fault
+from airflow_provider_polytomic.testing.http_server import RecordedRequest
 from airflow_provider_polytomic.testing.scenario import ScenarioError
+from airflow_provider_polytomic.testing.script import EmulatedExecution, EmulatedSync, Step
 
 __all__ = [
     "EmulatedExecution",

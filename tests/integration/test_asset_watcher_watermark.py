@@ -20,8 +20,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_polytomic.testing import PolytomicEmulator
-from airflow_provider_polytomic.testing.emulator import EmulatedExecution, EmulatedSync
+from airflow_provider_polytomic.testing import EmulatedExecution, EmulatedSync, PolytomicEmulator
 from tests import emulator_script as script
 from tests.airflow_features import ASSET_STATE_STORE, ASSET_WATCHERS
 from tests.airflow_processes import AirflowDeployment, airflow_deployment

@@ -28,8 +28,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_polytomic.testing import PolytomicEmulator
-from airflow_provider_polytomic.testing.emulator import EmulatedSync
+from airflow_provider_polytomic.testing import EmulatedSync, PolytomicEmulator
 from tests import emulator_script as script
 from tests.airflow_processes import AirflowDeployment, airflow_deployment
 from tests.conftest import API_KEY, ORG_ID
