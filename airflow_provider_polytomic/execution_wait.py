@@ -52,6 +52,14 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
 
         return PolytomicHook(polytomic_conn_id=self.polytomic_conn_id)
 
+    def _sync_watch(self, sync_id: str, **which: Any) -> SyncWatch:
+        """A watch of ``sync_id`` with this task's kind and the options its DAG author set (``which``: the
+        execution to follow, or how to find it)."""
+        from airflow_provider_polytomic.core.watch import AUTHOR_OPTIONS, SyncWatch
+
+        chosen = {name: getattr(self, name) for name in AUTHOR_OPTIONS}
+        return SyncWatch(sync_id=sync_id, kind=self.sync_kind, **chosen, **which)
+
     def _check(self, watch: SyncWatch) -> Judgement:
         """Ask Polytomic once (following list pages if needed) and log one line for this poll."""
         judgement = watch.observe(self.hook.run(watch.next_call()))
@@ -228,7 +236,7 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
         """Push the link's URL first thing, whatever happens next: with an invalid sync id it is the Polytomic
         app itself, and with an unusable connection an empty string (no link), so the link never makes the
         scheduler log "XCom not found" and the Details tab never shows an empty "Extra Links" heading."""
-        from airflow_provider_polytomic.core import protocol
+        from airflow_provider_polytomic.core.ids import validate_id
 
         try:
             config = self.hook.config
@@ -236,7 +244,7 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
             url = ""  # the task is about to fail on the connection, with its own message
         else:
             try:
-                url = config.sync_url(protocol.validate_id(sync_id, "sync id"), self.sync_kind)
+                url = config.sync_url(validate_id(sync_id, "sync id"), self.sync_kind)
             except PolytomicError:
                 url = config.base_url
         context["ti"].xcom_push(key=SYNC_URL_XCOM_KEY, value=url)

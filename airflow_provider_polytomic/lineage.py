@@ -65,10 +65,10 @@ class PolytomicLineageMixin:
         """The sync's definition, read once per instance; None (after one warning) when it cannot be read."""
         if self._definition is not None or self._definition_trouble:
             return self._definition
-        from airflow_provider_polytomic.core import protocol
+        from airflow_provider_polytomic.core.ids import validate_id
 
         try:
-            sync_id = protocol.validate_id(self.sync_id, "sync id")
+            sync_id = validate_id(self.sync_id, "sync id")
             if self.sync_kind is SyncKind.BULK:
                 self._definition = self.hook.get_bulk_sync_definition(sync_id)
             else:

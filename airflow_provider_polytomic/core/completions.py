@@ -10,9 +10,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
-from airflow_provider_polytomic.core.models import Execution, SyncKind, finished_at, parse_timestamp
+from airflow_provider_polytomic.core.models import Execution, SyncKind, finished_at
 from airflow_provider_polytomic.core.scan import NewestFirstScan
 from airflow_provider_polytomic.core.status import Ending, classify, finished, judge
+from airflow_provider_polytomic.core.values import parse_timestamp
 
 #: How a finished execution ended, as ``outcomes`` names it (the values of :class:`Ending`).
 OUTCOMES = tuple(ending.value for ending in Ending)

@@ -1,18 +1,18 @@
 """What a sync reads and writes, as Polytomic defines it: the sync, bulk sync, model and connection definitions
 (for lineage and for naming syncs in messages), and the calls that read them. No I/O.
 
-Configurations may hold secrets: they are kept whole here only for :mod:`.lineage` to pick identifying keys
+Configurations may hold secrets: they are kept whole here only for :mod:`.dataset_names` to pick identifying keys
 from, and never logged or put into a summary or facet.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 from airflow_provider_polytomic.core.ids import validate_id
-from airflow_provider_polytomic.core.models import _object, truncate
 from airflow_provider_polytomic.core.protocol import ApiCall
+from airflow_provider_polytomic.core.values import json_object, truncate
 
 #: Longest name or identifier kept from a definition (sync, model, connection, object names).
 MAX_NAME_CHARS = 300
@@ -24,12 +24,30 @@ def _text(payload: dict[str, Any], key: str, limit: int = MAX_NAME_CHARS) -> str
     return truncate(value, limit) if isinstance(value, str) and value.strip() else None
 
 
+D = TypeVar("D")
+
+
+def _read_fields(cls: type[D], payload: Any, what: str) -> D:
+    """A definition whose fields are all plain: ``id`` and ``*_id`` are ids, ``*configuration`` objects, the
+    rest names. Fields the payload lacks (or has in another type) are None, or ``{}`` for a configuration."""
+    payload = json_object(payload, what)
+    values: dict[str, Any] = {}
+    for item in fields(cls):  # type: ignore[arg-type]
+        if item.name.endswith("configuration"):
+            values[item.name] = _configuration(payload, item.name)
+        elif item.name == "id":
+            values[item.name] = _text(payload, "id", 64) or ""
+        else:
+            values[item.name] = _text(payload, item.name, 64 if item.name.endswith("_id") else MAX_NAME_CHARS)
+    return cls(**values)
+
+
 def _configuration(payload: dict[str, Any], key: str) -> dict[str, Any]:
     """A configuration object (may hold secrets: never logged, never put into a summary or facet as a whole)."""
     value = payload.get(key)
     if value is None:
         return {}
-    return dict(_object(value, key))
+    return dict(json_object(value, key))
 
 
 @dataclass(frozen=True)
@@ -43,7 +61,7 @@ class SyncTarget:
 
     @classmethod
     def from_api(cls, payload: Any) -> SyncTarget:
-        payload = _object(payload, "target")
+        payload = json_object(payload, "target")
         connection_id = _text(payload, "connection_id", 64)
         if connection_id is None:
             raise ValueError("the sync's target has no connection_id")
@@ -66,7 +84,7 @@ class ModelSyncDefinition:
 
     @classmethod
     def from_api(cls, payload: Any) -> ModelSyncDefinition:
-        payload = _object(payload, "sync")
+        payload = json_object(payload, "sync")
         model_ids = payload.get("model_ids") or []
         if not isinstance(model_ids, list):
             raise ValueError("the sync's model_ids should be a list")
@@ -90,13 +108,7 @@ class ModelDefinition:
 
     @classmethod
     def from_api(cls, payload: Any) -> ModelDefinition:
-        payload = _object(payload, "model")
-        return cls(
-            id=_text(payload, "id", 64) or "",
-            name=_text(payload, "name"),
-            connection_id=_text(payload, "connection_id", 64),
-            configuration=_configuration(payload, "configuration"),
-        )
+        return _read_fields(cls, payload, "model")
 
 
 @dataclass(frozen=True)
@@ -104,7 +116,7 @@ class ConnectionDefinition:
     """``GET /api/connections/{id}``: the SDK's ``ConnectionResponseSchema``.
 
     ``type`` is an object there (``{"id": "snowflake", "name": "Snowflake", ...}``); a bare string is read too.
-    ``configuration`` may hold secrets: only :mod:`airflow_provider_polytomic.core.lineage` reads it, and only
+    ``configuration`` may hold secrets: only :mod:`airflow_provider_polytomic.core.dataset_names` reads it, and only
     the keys it knows to be identifying.
     """
 
@@ -116,7 +128,7 @@ class ConnectionDefinition:
 
     @classmethod
     def from_api(cls, payload: Any) -> ConnectionDefinition:
-        payload = _object(payload, "connection")
+        payload = json_object(payload, "connection")
         kind = payload.get("type")
         if isinstance(kind, dict):
             type_id, type_name = _text(kind, "id", 64), _text(kind, "name")
@@ -144,15 +156,7 @@ class BulkSyncDefinition:
 
     @classmethod
     def from_api(cls, payload: Any) -> BulkSyncDefinition:
-        payload = _object(payload, "bulk sync")
-        return cls(
-            id=_text(payload, "id", 64) or "",
-            name=_text(payload, "name"),
-            source_connection_id=_text(payload, "source_connection_id", 64),
-            destination_connection_id=_text(payload, "destination_connection_id", 64),
-            source_configuration=_configuration(payload, "source_configuration"),
-            destination_configuration=_configuration(payload, "destination_configuration"),
-        )
+        return _read_fields(cls, payload, "bulk sync")
 
 
 def get_sync_definition(sync_id: str) -> ApiCall[ModelSyncDefinition]:

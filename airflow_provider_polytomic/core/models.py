@@ -11,17 +11,20 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from dateutil.parser import isoparse
-
 from airflow_provider_polytomic.core.constants import SyncKind as SyncKind
+from airflow_provider_polytomic.core.values import (
+    isoformat,
+    json_object,
+    parse_timestamp,
+    truncate,
+)
 
 #: How many error messages a summary keeps, and how long each may be. An execution may report
 #: hundreds of thousands of errors; XCom values, trigger events and logs must stay small.
 SUMMARY_MAX_ERRORS = 5
-SUMMARY_MAX_ERROR_CHARS = 300
 #: How many of a bulk execution's schemas a summary lists.
 SUMMARY_MAX_SCHEMAS = 20
 #: Longest status or type kept (the documented ones are under 20 characters; longer is unknown anyway).
@@ -60,24 +63,6 @@ class ExecutionStatus(str, enum.Enum):
             return None
 
 
-def parse_timestamp(value: Any) -> datetime | None:
-    """An RFC 3339 timestamp as an aware datetime (UTC when the text names no zone); None stays None."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"expected an RFC 3339 timestamp, got {type(value).__name__} {value!r:.60}")
-    try:
-        # The standard library is ~10x faster; Python 3.10's cannot read "Z" or 9-digit fractions, dateutil can.
-        parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
-    except ValueError:
-        parsed = isoparse(value)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
-
-
-def isoformat(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _optional_int(payload: dict[str, Any], key: str) -> int | None:
     value = payload.get(key)
     if value is None:
@@ -85,12 +70,6 @@ def _optional_int(payload: dict[str, Any], key: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"counts.{key} should be a finite number, got {value!r:.60}")
     return int(value)
-
-
-def _object(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} should be a JSON object, got {type(value).__name__}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -109,7 +88,7 @@ class ExecutionCounts:
     def from_api(cls, payload: Any) -> ExecutionCounts:
         if payload is None:
             return cls()
-        payload = _object(payload, "counts")
+        payload = json_object(payload, "counts")
         return cls(
             insert=_optional_int(payload, "insert"),
             update=_optional_int(payload, "update"),
@@ -155,7 +134,7 @@ class SchemaStatus:
 
     @classmethod
     def from_api(cls, payload: Any) -> SchemaStatus:
-        payload = _object(payload, "schema")
+        payload = json_object(payload, "schema")
 
         def text(key: str, limit: int = MAX_MESSAGE_CHARS) -> str | None:
             value = payload.get(key)
@@ -204,7 +183,7 @@ class Execution:
 
     @classmethod
     def from_api(cls, payload: Any) -> Execution:
-        payload = _object(payload, "execution")
+        payload = json_object(payload, "execution")
         execution_id = payload.get("id")
         status = payload.get("status")
         if not isinstance(execution_id, str) or not execution_id:
@@ -286,10 +265,6 @@ class Execution:
         return summary
 
 
-def truncate(text: str, limit: int = SUMMARY_MAX_ERROR_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def finished_at(execution: Execution) -> datetime | None:
     """When a finished execution ended: ``completed_at``, else (an API that omits it) its start or creation."""
     return execution.completed_at or execution.started_at or execution.created_at
@@ -305,7 +280,7 @@ class SyncStatus:
 
     @classmethod
     def from_api(cls, payload: Any) -> SyncStatus:
-        payload = _object(payload, "sync status")
+        payload = json_object(payload, "sync status")
         current = payload.get("current_execution")
         last = payload.get("last_execution")
         return cls(
@@ -332,7 +307,7 @@ class ExecutionPage:
     @classmethod
     def from_document(cls, document: Any) -> ExecutionPage:
         """Read the whole response document: the list is in ``data``, the token in ``pagination``."""
-        document = _object(document, "executions page")
+        document = json_object(document, "executions page")
         items = document.get("data") or []
         if not isinstance(items, list):
             raise ValueError("data should be a list of executions")
@@ -341,39 +316,3 @@ class ExecutionPage:
         return cls(
             tuple(Execution.from_api(item) for item in items), token if isinstance(token, str) and token else None
         )
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who an API key belongs to (``GET /api/me``)."""
-
-    id: str | None
-    email: str | None
-    organization_id: str | None
-    organization_name: str | None
-    role: str | None
-
-    @classmethod
-    def from_api(cls, payload: Any) -> Identity:
-        payload = _object(payload, "identity")
-
-        def text(key: str) -> str | None:
-            value = payload.get(key)
-            return value if isinstance(value, str) else None
-
-        return cls(
-            id=text("id"),
-            email=text("email"),
-            organization_id=text("organization_id"),
-            organization_name=text("organization_name"),
-            role=text("role"),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "email": self.email,
-            "organization_id": self.organization_id,
-            "organization_name": self.organization_name,
-            "role": self.role,
-        }

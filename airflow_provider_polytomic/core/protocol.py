@@ -13,44 +13,24 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any, Generic, TypeVar
 
-from airflow_provider_polytomic.core.config import (  # noqa: F401 - re-exported: the protocol's settings
-    DEFAULT_API_VERSION,
-    DEFAULT_BASE_URL,
-    DEFAULT_SYNC_URL_TEMPLATE,
-    DEFAULT_TIMEOUT,
-    USER_AGENT,
-    ClientConfig,
-)
-from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID as DEFAULT_CONN_ID
+from airflow_provider_polytomic.core.config import ClientConfig
 from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import (
-    PolytomicApiError,
-    PolytomicAuthError,
     PolytomicBadResponseError,
     PolytomicConfigError,
-    PolytomicConflictError,
-    PolytomicNotFoundError,
-    PolytomicRateLimitError,
-    PolytomicRequestError,
-    PolytomicUnavailableError,
     RequestContext,
 )
-from airflow_provider_polytomic.core.ids import validate_id as validate_id
+from airflow_provider_polytomic.core.http_errors import MAX_API_MESSAGE_CHARS, error_for_status, snippet
+from airflow_provider_polytomic.core.ids import validate_id
 from airflow_provider_polytomic.core.models import (
     Execution,
     ExecutionPage,
-    Identity,
     SyncStatus,
 )
-from airflow_provider_polytomic.core.retry import parse_retry_after
 
 T = TypeVar("T")
-
-#: How much of Polytomic's own error text a message quotes.
-MAX_API_MESSAGE_CHARS = 500
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -100,11 +80,11 @@ class ApiCall(Generic[T]):
         except (ValueError, RecursionError) as error:
             raise PolytomicBadResponseError(
                 f"Polytomic answered {context.describe()} with HTTP {status} but the body is not JSON "
-                f"({type(error).__name__}): {_snippet(body)!r}"
+                f"({type(error).__name__}): {snippet(body)!r}"
             ) from None
         if not isinstance(document, dict) or "data" not in document:
             raise PolytomicBadResponseError(
-                f"Polytomic answered {context.describe()} with JSON that has no 'data' member: {_snippet(body)!r}"
+                f"Polytomic answered {context.describe()} with JSON that has no 'data' member: {snippet(body)!r}"
             )
         try:
             return self.parse(document if self.whole_document else document["data"])
@@ -163,10 +143,6 @@ def list_executions(
         params={"page_token": page_token} if page_token else None,
         whole_document=True,
     )
-
-
-def get_identity() -> ApiCall[Identity]:
-    return ApiCall("GET", "/api/me", Identity.from_api)
 
 
 _IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,255}$")
@@ -259,84 +235,3 @@ def cancel_execution(sync_id: str, execution_id: str, kind: SyncKind = SyncKind.
 
 def _message(data: Any) -> str:
     return str(data.get("message", "")) if isinstance(data, dict) else ""
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------------------------------------
-
-_HINTS = {
-    401: "Check the API key in connection '{conn}' (for a deployment key, the organization id goes in the login).",
-    403: "The key of connection '{conn}' is not allowed to do this; check its organization and role.",
-    404: "No such {thing} in the organization of connection '{conn}'; check the id.",
-    409: "The sync's state does not allow this right now (is a run already going?).",
-    429: "Polytomic is rate limiting this key.",
-}
-
-
-def api_message(body: bytes) -> str | None:
-    """Polytomic's own explanation: ``message``, else ``error``, else the start of the body."""
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
-        document = None
-    if isinstance(document, dict):
-        for key in ("message", "error"):
-            value = document.get(key)
-            if isinstance(value, str) and value.strip():
-                return _bounded(value.strip())
-    text = _snippet(body)
-    return text or None
-
-
-def _bounded(text: str, limit: int = MAX_API_MESSAGE_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def error_for_status(
-    context: RequestContext, status: int, headers: Mapping[str, str], body: bytes
-) -> PolytomicApiError:
-    message = api_message(body)
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Unknown"
-    thing = "execution" if context.execution_id else "sync" if context.sync_id else "resource"
-    hint = _HINTS.get(status, "Polytomic could not answer; this is usually temporary." if status >= 500 else "")
-    hint = hint.format(conn=context.conn_id, thing=thing)
-    if 300 <= status < 400:
-        location = next((v for k, v in headers.items() if k.lower() == "location"), None)
-        hint = (
-            f"Polytomic redirected to {_bounded(location, 200)!r}; redirects are not followed (the key would go "
-            "along): set the connection's host to where Polytomic really answers."
-            if location
-            else "Redirects are not followed: check the connection's host."
-        )
-    text = f"Polytomic answered {context.describe()} with HTTP {status} {reason}"
-    text += f": {message}." if message else "."
-    if hint:
-        text += f" {hint}"
-    kind: type[PolytomicApiError]
-    if status in (401, 403):
-        kind = PolytomicAuthError
-    elif status == 404:
-        kind = PolytomicNotFoundError
-    elif status == 409:
-        kind = PolytomicConflictError
-    elif status == 429:
-        kind = PolytomicRateLimitError
-    elif status == 408 or status >= 500:
-        kind = PolytomicUnavailableError
-    else:
-        kind = PolytomicRequestError
-    return kind(
-        text,
-        context=context,
-        http_status=status,
-        api_message=message,
-        retry_after=parse_retry_after(headers) if kind.transient else None,
-    )
-
-
-def _snippet(body: bytes, limit: int = 200) -> str:
-    return body[:limit].decode("utf-8", errors="replace").strip()

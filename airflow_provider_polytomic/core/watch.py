@@ -21,25 +21,23 @@ Which execution is judged:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
 from airflow_provider_polytomic.core import protocol
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
+from airflow_provider_polytomic.core.ids import validate_id
 from airflow_provider_polytomic.core.models import (
     Execution,
     ExecutionPage,
     SyncKind,
     SyncStatus,
     finished_at,
-    parse_timestamp,
 )
 from airflow_provider_polytomic.core.scan import NewestFirstScan
 from airflow_provider_polytomic.core.status import Judgement, Verdict, finished, judge, status_of
-
-#: The options a watch is made of (what :meth:`SyncWatch.to_dict` writes).
-WATCH_OPTIONS = frozenset({"sync_id", "execution_id", "completed_after", "anchor", "fail_on_record_errors", "kind"})
+from airflow_provider_polytomic.core.values import parse_timestamp
 
 
 @dataclass
@@ -50,44 +48,32 @@ class SyncWatch:
     execution_id: str | None = None
     completed_after: datetime | None = None
     anchor: datetime | None = None
-    fail_on_record_errors: bool = True
+    #: Options a DAG author sets (on the sensors and start operators, under the same name) are marked
+    #: ``author``: every watch a task makes gets them from the task (:data:`AUTHOR_OPTIONS`).
+    fail_on_record_errors: bool = field(default=True, metadata={"author": True})
     kind: SyncKind = SyncKind.MODEL
     _scan: NewestFirstScan | None = field(default=None, repr=False)
     _unknown_seen: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         self.kind = SyncKind(self.kind)
-        self.sync_id = protocol.validate_id(self.sync_id, "sync id")
-        if self.execution_id:
-            self.execution_id = protocol.validate_id(self.execution_id, "execution id")
+        self.sync_id = validate_id(self.sync_id, "sync id")
+        self.execution_id = validate_id(self.execution_id, "execution id") if self.execution_id else None
+        self.fail_on_record_errors = bool(self.fail_on_record_errors)
 
     # -- the contract with a trigger: JSON primitives, no secret -------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         """What a trigger needs to carry on (and a restarted one to resume): JSON primitives only."""
-        return {
-            "sync_id": self.sync_id,
-            "execution_id": self.execution_id,
-            "completed_after": self.completed_after.isoformat() if self.completed_after else None,
-            "anchor": self.anchor.isoformat() if self.anchor else None,
-            "fail_on_record_errors": self.fail_on_record_errors,
-            "kind": SyncKind(self.kind).value,
-        }
+        return {name: _to_json(getattr(self, name)) for name in WATCH_OPTIONS}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> SyncWatch:
-        """The watch :meth:`to_dict` described (ids checked, timestamps parsed)."""
-        unknown = set(state) - WATCH_OPTIONS
-        if unknown:
-            raise PolytomicConfigError(f"Unknown Polytomic watch option(s): {', '.join(sorted(unknown))}.")
-        return cls(
-            sync_id=state["sync_id"],
-            execution_id=state.get("execution_id") or None,
-            completed_after=parse_timestamp(state.get("completed_after")),
-            anchor=parse_timestamp(state.get("anchor")),
-            fail_on_record_errors=bool(state.get("fail_on_record_errors", True)),
-            kind=SyncKind(state.get("kind") or SyncKind.MODEL.value),
-        )
+        """The watch :meth:`to_dict` described (ids checked, timestamps parsed); a missing or null option takes
+        its default."""
+        state = checked_options(state)
+        options = {name: _from_json(name, state[name]) for name in WATCH_OPTIONS if state.get(name) not in (None, "")}
+        return cls(**options)
 
     def next_call(self) -> protocol.ApiCall[Any]:
         if self.execution_id:
@@ -175,3 +161,34 @@ class SyncWatch:
                 f"{self.completed_after.isoformat()} yet; waiting."
             )
         return f"Polytomic sync {self.sync_id} has no execution yet; waiting."
+
+
+#: The options a watch is made of, in order: its public fields (what :meth:`SyncWatch.to_dict` writes). A new
+#: option is a new field; it crosses to the trigger and back with no other change.
+WATCH_OPTIONS = tuple(item.name for item in fields(SyncWatch) if not item.name.startswith("_"))
+#: The options a task passes to its watches from its own attributes of the same name.
+AUTHOR_OPTIONS = tuple(item.name for item in fields(SyncWatch) if item.metadata.get("author"))
+_TIMESTAMPS = frozenset(name for name in WATCH_OPTIONS if "datetime" in str(SyncWatch.__dataclass_fields__[name].type))
+
+
+def checked_options(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` if it names a sync and only watch options (a trigger checks this when it is made; the values
+    are checked when the watch is built from them)."""
+    unknown = set(state) - set(WATCH_OPTIONS)
+    if unknown or not state.get("sync_id"):
+        raise PolytomicConfigError(
+            f"A Polytomic watch needs a sync_id; unknown option(s): {', '.join(sorted(unknown)) or '-'}."
+        )
+    return state
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, SyncKind):
+        return value.value
+    return value
+
+
+def _from_json(name: str, value: Any) -> Any:
+    return parse_timestamp(value) if name in _TIMESTAMPS else value

@@ -12,6 +12,7 @@ from tenacity import RetryCallState
 from airflow_provider_polytomic import connection_form
 from airflow_provider_polytomic.core import definitions, protocol, transport
 from airflow_provider_polytomic.core.config import ClientConfig, connection_not_defined
+from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID
 from airflow_provider_polytomic.core.definitions import (
     BulkSyncDefinition,
     ConnectionDefinition,
@@ -19,7 +20,8 @@ from airflow_provider_polytomic.core.definitions import (
     ModelSyncDefinition,
 )
 from airflow_provider_polytomic.core.errors import PolytomicError
-from airflow_provider_polytomic.core.models import Execution, Identity, SyncKind, SyncStatus
+from airflow_provider_polytomic.core.identity import Identity, get_identity
+from airflow_provider_polytomic.core.models import Execution, SyncKind, SyncStatus
 from airflow_provider_polytomic.core.protocol import ApiCall
 from airflow_provider_polytomic.hooks.deadline import Deadline, DeadlineAdapter
 
@@ -50,7 +52,7 @@ class PolytomicHook(BaseHook):
     """
 
     conn_name_attr = "polytomic_conn_id"
-    default_conn_name = protocol.DEFAULT_CONN_ID
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "polytomic"
     hook_name = "Polytomic"
 
@@ -145,7 +147,7 @@ class PolytomicHook(BaseHook):
 
     def get_identity(self) -> Identity:
         """``GET /api/me``: who the key belongs to."""
-        return self.run(protocol.get_identity())
+        return self.run(get_identity())
 
     def get_sync_definition(self, sync_id: str) -> ModelSyncDefinition:
         """``GET /api/syncs/{sync_id}``: the model sync's definition (name, models, target)."""

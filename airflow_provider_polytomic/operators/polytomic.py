@@ -74,19 +74,16 @@ class _PolytomicStartOperator(PolytomicExecutionWaitMixin, BaseOperator):
     # -- start --------------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_polytomic.core import protocol
-        from airflow_provider_polytomic.core.watch import SyncWatch
+        from airflow_provider_polytomic.core.ids import validate_id
 
         self._push_sync_url(context, self.sync_id)  # before validating: the link must exist either way
-        sync_id = protocol.validate_id(self.sync_id, "sync id")
+        sync_id = validate_id(self.sync_id, "sync id")
         execution = self._start(context, sync_id)
         context["ti"].xcom_push(key=EXECUTION_ID_XCOM_KEY, value=execution.id)
         if not self.wait_for_completion:
             # Started, not finished: no asset event extra, and no request for the name (null unless known).
             return self._with_sync_name(execution.summary(sync_id), fetch=False)
-        watch = SyncWatch(
-            sync_id, execution_id=execution.id, fail_on_record_errors=self.fail_on_record_errors, kind=self.sync_kind
-        )
+        watch = self._sync_watch(sync_id, execution_id=execution.id)
         self._waiting_since = time.time()
         limit = self._time_limit()
         try:
@@ -181,11 +178,11 @@ class _PolytomicStartOperator(PolytomicExecutionWaitMixin, BaseOperator):
         self._cancel("the task was killed")
 
     def _cancel(self, why: str) -> None:
-        from airflow_provider_polytomic.core import protocol
+        from airflow_provider_polytomic.core.ids import validate_id
 
         if self._started is None or not self.cancel_on_kill:
             return
-        sync_id = protocol.validate_id(self.sync_id, "sync id")
+        sync_id = validate_id(self.sync_id, "sync id")
         try:
             message = self.hook.cancel_execution(sync_id, self._started, self.sync_kind)
         except PolytomicError as error:

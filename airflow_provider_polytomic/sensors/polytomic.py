@@ -171,22 +171,19 @@ class PolytomicSyncStatusSensor(PolytomicExecutionWaitMixin, BaseSensorOperator)
         """The watch for this try: ``execution_id`` if given, else the one an earlier try followed, else the
         sync's current one (or the anchored look-up)."""
         from airflow_provider_polytomic.core.ids import validate_id
-        from airflow_provider_polytomic.core.watch import SyncWatch
 
         remembered = None
         if not self.execution_id and context is not None:
             remembered = self._recall(context, validate_id(self.sync_id, "sync id"))
-        return SyncWatch(
-            sync_id=self.sync_id,
+        return self._sync_watch(
+            self.sync_id,
             execution_id=self.execution_id or remembered,
             completed_after=self._completed_after(),
             anchor=None if remembered else anchor,
-            fail_on_record_errors=self.fail_on_record_errors,
-            kind=self.sync_kind,
         )
 
     def _completed_after(self) -> datetime | None:
-        from airflow_provider_polytomic.core.models import parse_timestamp
+        from airflow_provider_polytomic.core.values import parse_timestamp
 
         value = self.completed_after
         if value is None or value == "":

@@ -11,9 +11,9 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_polytomic.core.bounds import bounded_number
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
-from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicError, is_transient
+from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
 from airflow_provider_polytomic.core.status import Outcome, Verdict
-from airflow_provider_polytomic.core.watch import WATCH_OPTIONS, SyncWatch
+from airflow_provider_polytomic.core.watch import SyncWatch, checked_options
 
 #: Longest pause between polls while Polytomic keeps failing transiently.
 MAX_ERROR_BACKOFF = 600.0
@@ -50,12 +50,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
         **watch_options: Any,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self.watch = {**(watch or {}), **watch_options}
-        unknown = set(self.watch) - WATCH_OPTIONS
-        if unknown or "sync_id" not in self.watch:
-            raise PolytomicConfigError(
-                f"PolytomicSyncStatusTrigger needs a sync_id; unknown option(s): {', '.join(sorted(unknown)) or '-'}."
-            )
+        self.watch = checked_options({**(watch or {}), **watch_options})
         self.polytomic_conn_id = polytomic_conn_id
         self.poll_interval = checked_interval(poll_interval, "PolytomicSyncStatusTrigger poll_interval")
         self.deadline = (

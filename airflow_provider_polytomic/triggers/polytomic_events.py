@@ -52,8 +52,11 @@ from airflow_provider_polytomic.core.completions import (
     scan_since,
 )
 from airflow_provider_polytomic.core.completions import outcomes as checked_outcomes
+from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID
 from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
-from airflow_provider_polytomic.core.models import Execution, SyncKind, parse_timestamp
+from airflow_provider_polytomic.core.ids import validate_id
+from airflow_provider_polytomic.core.models import Execution, SyncKind
+from airflow_provider_polytomic.core.values import parse_timestamp
 from airflow_provider_polytomic.triggers.asset_state_store import AssetStateStore
 from airflow_provider_polytomic.triggers.polytomic import error_backoff
 
@@ -96,7 +99,7 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         self,
         *,
         sync_id: str,
-        polytomic_conn_id: str = protocol.DEFAULT_CONN_ID,
+        polytomic_conn_id: str = DEFAULT_CONN_ID,
         outcomes: Sequence[str] | str = DEFAULT_OUTCOMES,
         poll_interval: float = 60.0,
         watermark: str | None = None,
@@ -112,7 +115,7 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
                 "in a DAG with PolytomicSyncStatusSensor instead."
             )
         super().__init__()  # type: ignore[no-untyped-call]
-        self.sync_id = protocol.validate_id(sync_id, "sync id")
+        self.sync_id = validate_id(sync_id, "sync id")
         self.polytomic_conn_id = polytomic_conn_id
         self.outcomes = checked_outcomes(outcomes)
         self.poll_interval = checked_interval(poll_interval, "PolytomicSyncCompletionTrigger poll_interval")

@@ -14,7 +14,6 @@ from airflow_provider_polytomic.core.models import (
     ExecutionCounts,
     ExecutionStatus,
     SyncStatus,
-    parse_timestamp,
 )
 
 # The sample response on Polytomic's "Get Sync Status" reference page.
@@ -108,21 +107,6 @@ def test_unknown_status_is_kept_not_crashed_on() -> None:
     execution = Execution.from_api({"id": "x", "status": "defrobnicating"})
     assert execution.status == "defrobnicating"
     assert execution.known_status is None
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2024-01-01T00:00:00Z", JAN_1),
-        ("2024-01-01T02:00:00+02:00", JAN_1),
-        ("2024-01-01T00:00:00.123456789Z", datetime(2024, 1, 1, 0, 0, 0, 123456, tzinfo=timezone.utc)),
-        ("2024-01-01T00:00:00", JAN_1),  # no zone: UTC, never naive
-    ],
-)
-def test_timestamps_are_timezone_aware(text: str, expected: datetime) -> None:
-    parsed = parse_timestamp(text)
-    assert parsed == expected
-    assert parsed is not None and parsed.tzinfo is not None
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_polytomic.core.completions import LEDGER_IDS, CompletionLedger, outcome_of
 from airflow_provider_polytomic.core.errors import PolytomicError
-from airflow_provider_polytomic.core.models import Execution, SyncKind
 from airflow_provider_polytomic.testing import PolytomicEmulator
 from airflow_provider_polytomic.triggers.polytomic_events import (
     EVENT_DRIVEN_SCHEDULING,
@@ -219,33 +217,6 @@ def test_airflow_encodes_the_watcher_and_decodes_it_unchanged(make_connection: C
 def test_bad_arguments_fail_when_the_dag_is_parsed(arguments: dict[str, Any], complaint: str) -> None:
     with pytest.raises(PolytomicError, match=complaint):
         PolytomicSyncCompletionTrigger(**arguments)
-
-
-def test_outcomes_and_the_ledger_without_io() -> None:
-    def execution(status: str, **extra: Any) -> Execution:
-        return Execution.from_api({"id": "e", "status": status, **extra})
-
-    assert outcome_of(execution("completed"), SyncKind.MODEL) == "succeeded"
-    assert outcome_of(execution("completed", counts={"error": 2}), SyncKind.MODEL) == "completed_with_errors"
-    assert outcome_of(execution("errors"), SyncKind.BULK) == "completed_with_errors"
-    assert outcome_of(execution("canceled"), SyncKind.MODEL) == "canceled"
-    assert outcome_of(execution("running"), SyncKind.MODEL) is None
-    assert outcome_of(execution("rebalancing"), SyncKind.MODEL) is None  # unknown: never finished
-
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    ledger = CompletionLedger(start)
-    for minute in range(1, LEDGER_IDS + 11):
-        done = Execution.from_api(
-            {"id": f"e{minute}", "status": "completed", "completed_at": (start + timedelta(minutes=minute)).isoformat()}
-        )
-        assert ledger.is_new(done)
-        ledger.mark(done)
-        assert not ledger.is_new(done)
-    # Bounded: the ten oldest ids are forgotten and the watermark moved past them instead.
-    assert len(ledger.seen) == LEDGER_IDS and ledger.watermark == start + timedelta(minutes=10)
-    again = CompletionLedger.from_state(json.loads(json.dumps(ledger.to_state())))
-    assert again == ledger
-    assert CompletionLedger.from_state({"something": "else"}) is None
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""What a status means: the gate's judgement, the one classification, and the outcome a trigger sends back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from airflow_provider_polytomic.core.models import Execution, SyncKind
+from airflow_provider_polytomic.core.status import Ending, Outcome, Verdict, classify, judge
+
+SYNC = "0d6f3a8e-2b7c-4f15-9a31-6c2e8b4d7f90"
+A = "11111111-1111-4111-8111-111111111111"
+T0 = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+
+
+def execution(execution_id: str, status: str, created: datetime = T0, **more: Any) -> Execution:
+    return Execution.from_api({"id": execution_id, "status": status, "created_at": created.isoformat(), **more})
+
+
+def test_only_completed_succeeds() -> None:
+    assert judge(SYNC, execution(A, "completed"), fail_on_record_errors=True).verdict is Verdict.SUCCEEDED
+    for status in ("failed", "canceled", "interrupted"):
+        result = judge(SYNC, execution(A, status, errors=["boom"]), fail_on_record_errors=True)
+        assert result.verdict is Verdict.FAILED
+        assert status in result.message and A in result.message and "boom" in result.message
+    for status in ("created", "scheduled", "queued", "waiting", "running", "processing", "canceling"):
+        assert judge(SYNC, execution(A, status), fail_on_record_errors=True).verdict is Verdict.WAITING
+
+
+def test_unknown_status_never_passes() -> None:
+    result = judge(SYNC, execution(A, "partially_done"), fail_on_record_errors=True)
+    assert result.verdict is Verdict.WAITING and result.unknown_status
+
+
+def test_record_errors_fail_only_when_asked() -> None:
+    done = execution(A, "completed", counts={"error": 12}, errors=[f"row {n}" for n in range(9)])
+    failed = judge(SYNC, done, fail_on_record_errors=True)
+    assert failed.verdict is Verdict.FAILED
+    assert "12 record error" in failed.message and "row 0" in failed.message and "6 more" in failed.message
+    assert judge(SYNC, done, fail_on_record_errors=False).verdict is Verdict.SUCCEEDED
+
+
+def test_an_outcome_crosses_back_as_an_event_and_a_malformed_event_is_refused() -> None:
+    judgement = judge(SYNC, execution(A, "failed", errors=["boom"]), fail_on_record_errors=True)
+    outcome = Outcome.of(judgement, waited=12.34)
+    back = Outcome.from_event(outcome.to_event())
+    assert back == Outcome("failed", judgement.message, SYNC, A, judgement.summary(), 12.3)
+    for bad in (None, {"verdict": "maybe"}, {"verdict": "succeeded", "summary": None}, "succeeded"):
+        with pytest.raises(ValueError):
+            Outcome.from_event(bad)
+
+
+def test_one_classification_gives_the_gate_and_the_watcher_their_answers() -> None:
+    cases = [
+        ("completed", {}, SyncKind.MODEL, Ending.SUCCEEDED),
+        ("completed", {"counts": {"error": 2}}, SyncKind.MODEL, Ending.COMPLETED_WITH_ERRORS),
+        ("errors", {}, SyncKind.BULK, Ending.COMPLETED_WITH_ERRORS),
+        ("errors", {}, SyncKind.MODEL, None),  # not a model status: unknown, never finished
+        ("canceled", {}, SyncKind.MODEL, Ending.CANCELED),
+        ("interrupted", {}, SyncKind.BULK, Ending.INTERRUPTED),
+        ("running", {}, SyncKind.MODEL, None),
+        ("rebalancing", {}, SyncKind.MODEL, None),
+    ]
+    for status, more, kind, ending in cases:
+        run = execution(A, status, **more)
+        assert classify(run, kind) is ending, (status, kind)
+        verdict = judge(SYNC, run, fail_on_record_errors=True, kind=kind).verdict
+        assert verdict is (
+            Verdict.WAITING if ending is None else Verdict.SUCCEEDED if ending is Ending.SUCCEEDED else Verdict.FAILED
+        )
