@@ -274,6 +274,8 @@ def tls_idle_close(args: argparse.Namespace, interval: float) -> float:
 def bench_tls(workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     tls = make_tls_files(workdir / "tls")
     variants = ["floor", "provider", "shared"] + (["dbt"] if args.peer_python else [])
+    if args.tls_variants:
+        variants = [variant for variant in variants if variant in args.tls_variants.split(",")]
     if not args.peer_python:
         log("tls: no --peer-python given: the dbt Cloud peer is left out")
     results = []
@@ -300,6 +302,9 @@ def bench_tls(workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
                     f"{run['emulator']['connections'] / max(run['polls'], 1):.2f} connections per poll, "
                     f"{run['events_right']}/{size} right"
                 )
+                if run["lag_ms"].get("stalls"):
+                    stalls = ", ".join(f"{lag:,.0f} ms at {at:g} s" for at, lag in run["lag_ms"]["stalls"][:4])
+                    log(f"  longest stalls of the loop: {stalls}")
         summary: dict[str, Any] = {
             "n": size,
             "interval": interval,
@@ -932,6 +937,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tls-sizes", help="TLS fleet sizes, comma-separated (default 1000; quick 200; try 1000,10000)"
     )
+    parser.add_argument("--tls-variants", help="TLS variants to run, comma-separated (default: all of them)")
     parser.add_argument("--tls-repeats", type=int, help="TLS rounds per size (default 2 up to 1,000, else 1)")
     parser.add_argument("--tls-interval", type=float, help="TLS poll interval below 5,000 triggers, s (default 5)")
     parser.add_argument(

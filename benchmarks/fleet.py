@@ -48,6 +48,8 @@ from benchmarks._common import (
 
 TICK_SECONDS = 0.01
 RSS_EVERY_TICKS = 10
+#: A tick this late (ms) is a stall worth naming with its time.
+STALL_MS = 500
 SHARED_CONNECTIONS = 64  # the provider's default pool size
 
 
@@ -56,6 +58,9 @@ class Ticker:
 
     def __init__(self) -> None:
         self.lags_ms: list[float] = []
+        #: (seconds since the fleet started, lag in ms) of every tick more than STALL_MS late: when it stalled.
+        self.stalls: list[tuple[float, float]] = []
+        self.started = 0.0
         self.rss_peak_kib = 0
         self._stop = False
 
@@ -65,7 +70,10 @@ class Ticker:
         while not self._stop:
             before = loop.time()
             await asyncio.sleep(TICK_SECONDS)
-            self.lags_ms.append(max(0.0, (loop.time() - before - TICK_SECONDS) * 1000))
+            lag = max(0.0, (loop.time() - before - TICK_SECONDS) * 1000)
+            self.lags_ms.append(lag)
+            if lag > STALL_MS:
+                self.stalls.append((round(before - self.started, 1), round(lag)))
             ticks += 1
             if ticks % RSS_EVERY_TICKS == 0:
                 self.rss_peak_kib = max(self.rss_peak_kib, rss_kib())
@@ -238,6 +246,7 @@ async def run_fleet(args: argparse.Namespace, pairs: list[tuple[str, str]]) -> d
     ticking = asyncio.create_task(ticker.run())
     await asyncio.sleep(0.2)  # the ticker's own start-up is not the fleet's
     ticker.lags_ms.clear()
+    ticker.started = asyncio.get_running_loop().time()
     rss_start = rss_kib()
     ticker.rss_peak_kib = rss_start
     floor = Floor(args.url, args.interval, args.cafile)
@@ -303,6 +312,8 @@ async def run_fleet(args: argparse.Namespace, pairs: list[tuple[str, str]]) -> d
             "p99time": time_percentile(lags, 0.99),
             # Lag summed over the ticks more than 50 ms late: how long the loop was stalled, in ms.
             "over50": sum(lag for lag in lags if lag > 50),
+            # The longest stalls, and when each began (s after the fleet started).
+            "stalls": sorted(ticker.stalls, key=lambda stall: -stall[1])[:8],
         },
         "gc": {"seconds": gc_clock.seconds, "collections": gc_clock.counts},
         "events_right": right,
