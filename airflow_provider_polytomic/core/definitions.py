@@ -61,16 +61,10 @@ class SyncTarget:
 
     @classmethod
     def from_api(cls, payload: Any) -> SyncTarget:
-        payload = json_object(payload, "target")
-        connection_id = _text(payload, "connection_id", 64)
-        if connection_id is None:
+        target = _read_fields(cls, payload, "target")
+        if not target.connection_id:
             raise ValueError("the sync's target has no connection_id")
-        return cls(
-            connection_id=connection_id,
-            object=_text(payload, "object"),
-            new_name=_text(payload, "new_name"),
-            configuration=_configuration(payload, "configuration"),
-        )
+        return target
 
 
 @dataclass(frozen=True)

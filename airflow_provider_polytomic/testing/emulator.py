@@ -83,20 +83,19 @@ class PolytomicEmulator:
     def add_connection(self, **spec: Any) -> str:
         """Add a connection (``id``, ``name``, ``type``, ``configuration``) that ``GET /api/connections/{id}``
         serves; returns its id."""
-        validate(spec, "connection", "connection")
-        connection_id = str(spec.get("id") or uuid.uuid4())
-        with self.lock:
-            self.connections[connection_id] = {**spec, "id": connection_id}
-        return connection_id
+        return self._define("connection", self.connections, spec)
 
     def add_model(self, **spec: Any) -> str:
         """Add a model (``id``, ``name``, ``connection_id``, ``configuration``) that ``GET /api/models/{id}``
         serves; returns its id."""
-        validate(spec, "model", "model")
-        model_id = str(spec.get("id") or uuid.uuid4())
+        return self._define("model", self.models, spec)
+
+    def _define(self, what: str, table: dict[str, dict[str, Any]], spec: dict[str, Any]) -> str:
+        validate(spec, what, what)
+        item_id = str(spec.get("id") or uuid.uuid4())
         with self.lock:
-            self.models[model_id] = {**spec, "id": model_id}
-        return model_id
+            table[item_id] = {**spec, "id": item_id}
+        return item_id
 
     def add_fault(self, kind: str, **spec: Any) -> Fault:
         """Add a fault from the same keys a scenario file uses (``path``, ``method``, ``requests``, ...)."""
