@@ -28,5 +28,28 @@ def test_every_unit_test_file_names_a_module_of_the_package() -> None:
 
 
 def test_the_decisions_of_the_core_and_both_transports_have_their_own_tests() -> None:
-    for module in ("core/watch.py", "core/protocol.py", "core/models.py", "hooks/polytomic.py"):
+    decisions = (
+        "core/watch.py",
+        "core/status.py",
+        "core/scan.py",
+        "core/completions.py",
+        "core/protocol.py",
+        "core/http_errors.py",
+        "core/retry.py",
+        "core/config.py",
+        "core/models.py",
+        "hooks/polytomic.py",
+        "hooks/polytomic_async.py",
+    )
+    for module in decisions:
         assert (UNIT / Path(module).parent / f"test_{Path(module).name}").is_file(), module
+
+
+def test_no_module_of_the_package_is_over_about_300_lines() -> None:
+    # About 300: a module a reader takes in at one sitting. A module that grows past this is split by concern.
+    long = {
+        path.relative_to(PACKAGE).as_posix(): lines
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 330
+    }
+    assert long == {}, f"modules over ~300 lines: {long}"
