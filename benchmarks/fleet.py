@@ -266,10 +266,13 @@ async def run_fleet(args: argparse.Namespace, pairs: list[tuple[str, str]]) -> d
     with GcClock() as gc_clock:
         cpu_start, wall_start = time.process_time(), time.perf_counter()
         # --spread: the triggers arrive spread evenly over that many seconds (tasks deferring one by one).
-        tasks = [
-            asyncio.create_task(later(args.spread * index / n, work(sync, execution)))
-            for index, (sync, execution) in enumerate(pairs)
-        ]
+        tasks = []
+        for index, (sync, execution) in enumerate(pairs):
+            if args.arrival == "triggerer":
+                # As Airflow's triggerer creates triggers (TriggerRunner.create_triggers): it yields to the loop
+                # before each one, so their start-ups interleave with the running triggers instead of adding up.
+                await asyncio.sleep(0)
+            tasks.append(asyncio.create_task(later(args.spread * index / n, work(sync, execution))))
         limit = args.interval * args.polls * 6 + args.spread + 180
         _, pending = await asyncio.wait(tasks, timeout=limit)
         cpu_end, wall_end = time.process_time(), time.perf_counter()
@@ -333,6 +336,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--polls", type=int, required=True, help="the fewest requests per trigger")
     parser.add_argument("--cafile", help="over TLS: the CA bundle the bare loops trust")
+    parser.add_argument(
+        "--arrival",
+        choices=("burst", "triggerer"),
+        default="burst",
+        help="burst: every trigger starts in one loop step; triggerer: one per step, as Airflow's triggerer does",
+    )
     parser.add_argument("--spread", type=float, default=0.0, help="start the triggers spread over this many s")
     parser.add_argument("--restart-clock", action="store_true", help="restart the emulator's clock first")
     parser.add_argument("--watchers", type=int, help="this many triggers on the scenario's syncs (default one each)")
