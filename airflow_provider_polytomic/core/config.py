@@ -21,6 +21,7 @@ from airflow_provider_polytomic import __version__
 from airflow_provider_polytomic.core.bounds import bounded_number
 from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
+from airflow_provider_polytomic.core.masking import mask_once
 from airflow_provider_polytomic.core.retry import RetryPolicy
 
 DEFAULT_BASE_URL = "https://app.polytomic.com"
@@ -144,16 +145,17 @@ class ClientConfig:
         )
 
     @classmethod
-    def from_airflow(cls, conn_id: str, conn: Any, extra: Mapping[str, Any] | None, log: Any = None) -> ClientConfig:
+    def from_airflow(
+        cls, conn_id: str, conn: Any, extra: Mapping[str, Any] | None, log: Any = None, *, mask: bool = True
+    ) -> ClientConfig:
         """Read an Airflow ``Connection`` (either transport), register the credentials' derived forms with
-        Airflow's secrets masker (it knows the password, not its Basic form) and log :meth:`warnings` once."""
+        Airflow's secrets masker (it knows the password, not its Basic form; ``mask=False`` leaves that to the
+        caller: :func:`~airflow_provider_polytomic.core.masking.mask_once`) and log :meth:`warnings` once."""
         config = cls.from_connection(
             conn_id, host=conn.host, port=conn.port, login=conn.login, password=conn.password, extra=extra
         )
-        from airflow.providers.common.compat.sdk import mask_secret
-
-        for secret in config.secrets:
-            mask_secret(secret)
+        if mask:
+            mask_once(config.secrets)
         if log is not None:
             for warning in config.warnings():
                 log.warning(warning)
