@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any
-
 import pytest
 
-from airflow_provider_polytomic.core.models import Execution, SyncKind
+from airflow_provider_polytomic.core.models import SyncKind
 from airflow_provider_polytomic.core.status import Ending, Outcome, Verdict, classify, judge
-
-SYNC = "0d6f3a8e-2b7c-4f15-9a31-6c2e8b4d7f90"
-A = "11111111-1111-4111-8111-111111111111"
-T0 = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
-
-
-def execution(execution_id: str, status: str, created: datetime = T0, **more: Any) -> Execution:
-    return Execution.from_api({"id": execution_id, "status": status, "created_at": created.isoformat(), **more})
+from tests.unit.core.samples import SYNC, A, execution
 
 
 def test_only_completed_succeeds() -> None:

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import timedelta
 
-from airflow_provider_polytomic.core.models import Execution, ExecutionPage, SyncStatus
+from airflow_provider_polytomic.core.models import ExecutionPage, SyncStatus
 from airflow_provider_polytomic.core.status import Verdict
 from airflow_provider_polytomic.core.watch import SyncWatch
-
-SYNC = "0d6f3a8e-2b7c-4f15-9a31-6c2e8b4d7f90"
-A = "11111111-1111-4111-8111-111111111111"
-B = "22222222-2222-4222-8222-222222222222"
-T0 = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
-
-
-def execution(execution_id: str, status: str, created: datetime = T0, **more: Any) -> Execution:
-    return Execution.from_api({"id": execution_id, "status": status, "created_at": created.isoformat(), **more})
+from tests.unit.core.samples import SYNC, T0, A, B, execution
 
 
 def test_the_watch_asks_for_one_warning_per_unknown_status() -> None:
