@@ -11,6 +11,7 @@ and ``aiohttp``'s own environment handling (``trust_env``, which would read ``~/
 from __future__ import annotations
 
 import asyncio
+import weakref
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -28,6 +29,46 @@ from airflow_provider_polytomic.hooks import shared_session
 T = TypeVar("T")
 
 
+#: How long one read of an Airflow connection serves the triggers of an event loop that start after it, s.
+CONNECTION_REUSE_SECONDS = 10.0
+#: Per event loop: connection id -> (loop time the read began, the read). Triggers that start together share
+#: one read: a triggerer that restarts with 10,000 deferred sensors asks Airflow for their connection once
+#: per 10 s, not 10,000 times (on Airflow 3 each ask is a round trip to the API server).
+_connection_reads: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[str, tuple[float, asyncio.Future[ClientConfig]]]
+] = weakref.WeakKeyDictionary()
+
+
+async def _connection_config(conn_id: str) -> ClientConfig:
+    """The connection's config: from a read another trigger of this loop began under
+    :data:`CONNECTION_REUSE_SECONDS` ago (or has in flight), else from a new read. A failed read is never reused."""
+    loop = asyncio.get_running_loop()
+    reads = _connection_reads.setdefault(loop, {})
+    now = loop.time()
+    for other, (began, read) in list(reads.items()):
+        if now - began > CONNECTION_REUSE_SECONDS or (read.done() and read.exception() is not None):
+            del reads[other]  # expired or failed: the next trigger reads afresh, and no stale key stays
+    if conn_id not in reads:
+        reads[conn_id] = (now, asyncio.ensure_future(_read_connection(conn_id)))
+    # Shielded: a trigger cancelled while waiting does not cancel the read the others wait for.
+    return await asyncio.shield(reads[conn_id][1])
+
+
+async def _read_connection(conn_id: str) -> ClientConfig:
+    try:
+        conn = await get_async_connection(conn_id)
+    except AirflowNotFoundException:
+        raise connection_not_defined(conn_id) from None
+    extra = await get_async_extra_dejson(conn)
+    config = ClientConfig.from_airflow(conn_id, conn, extra, mask=False)
+    if not masking.masked(config.secrets):
+        # In a worker thread: registering the key with the secrets masker is a synchronous call to the
+        # supervisor, which Airflow 3.0's triggerer cannot make from its event loop's own thread. Once per
+        # key and process: the hop costs more than the rest of reading the connection (0.18 of 0.64 ms).
+        await sync_to_async(masking.mask_once)(config.secrets)
+    return config
+
+
 class AsyncPolytomicClient:
     """Sends :class:`~airflow_provider_polytomic.core.protocol.ApiCall` objects with ``aiohttp``."""
 
@@ -43,17 +84,10 @@ class AsyncPolytomicClient:
 
     @classmethod
     async def from_connection(cls, conn_id: str, log: Any = None) -> AsyncPolytomicClient:
-        try:
-            conn = await get_async_connection(conn_id)
-        except AirflowNotFoundException:
-            raise connection_not_defined(conn_id) from None
-        extra = await get_async_extra_dejson(conn)
-        config = ClientConfig.from_airflow(conn_id, conn, extra, log, mask=False)
-        if not masking.masked(config.secrets):
-            # In a worker thread: registering the key with the secrets masker is a synchronous call to the
-            # supervisor, which Airflow 3.0's triggerer cannot make from its event loop's own thread. Once per
-            # key and process: the hop costs more than the rest of reading the connection (0.18 of 0.64 ms).
-            await sync_to_async(masking.mask_once)(config.secrets)
+        config = await _connection_config(conn_id)
+        if log is not None:
+            for warning in config.warnings():
+                log.warning(warning)
         return cls(config, log)
 
     @property

@@ -18,7 +18,7 @@ from airflow_provider_polytomic.core.errors import (
     PolytomicUnavailableError,
 )
 from airflow_provider_polytomic.core.models import ExecutionStatus
-from airflow_provider_polytomic.hooks import shared_session
+from airflow_provider_polytomic.hooks import polytomic_async, shared_session
 from airflow_provider_polytomic.hooks.polytomic_async import AsyncPolytomicClient
 from airflow_provider_polytomic.testing import PolytomicEmulator
 from tests.conftest import API_KEY, DEPLOYMENT_KEY, ORG_ID
@@ -139,3 +139,40 @@ def test_a_client_joins_the_loops_pool_on_first_use_and_leaves_it_on_close(
         return sizes
 
     assert asyncio.run(scenario()) == [0, 1, 0]
+
+
+def test_triggers_that_start_together_share_one_read_of_the_connection(
+    make_connection: MakeConnection, emulator: PolytomicEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn_id = make_connection()
+
+    async def configs() -> list[Any]:
+        clients = await asyncio.gather(*(AsyncPolytomicClient.from_connection(conn_id) for _ in range(20)))
+        return [client.config for client in clients]
+
+    shared = asyncio.run(configs())
+    assert all(config is shared[0] for config in shared)  # one read served all twenty
+    # Once the reuse window has passed, an edited connection is read again.
+    monkeypatch.setattr(polytomic_async, "CONNECTION_REUSE_SECONDS", 0.0)
+
+    async def before_and_after_an_edit() -> tuple[Any, Any]:
+        first = await AsyncPolytomicClient.from_connection(conn_id)
+        await asyncio.sleep(0.01)
+        make_connection(conn_id, timeout=7)
+        second = await AsyncPolytomicClient.from_connection(conn_id)
+        return first.config, second.config
+
+    first, second = asyncio.run(before_and_after_an_edit())
+    assert (first.timeout, second.timeout) == (2, 7)
+
+
+def test_a_failed_read_of_the_connection_is_not_reused(
+    make_connection: MakeConnection, emulator: PolytomicEmulator
+) -> None:
+    async def scenario() -> Any:
+        with pytest.raises(PolytomicConfigError, match="polytomic_later"):
+            await AsyncPolytomicClient.from_connection("polytomic_later")
+        make_connection("polytomic_later")  # defined a moment later: the next trigger finds it
+        return (await AsyncPolytomicClient.from_connection("polytomic_later")).config
+
+    assert asyncio.run(scenario()).timeout == 2
