@@ -53,3 +53,16 @@ def test_no_module_of_the_package_is_over_about_300_lines() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 330
     }
     assert long == {}, f"modules over ~300 lines: {long}"
+
+
+def test_every_test_the_docs_name_exists() -> None:
+    # docs/reliability.md promises an outcome per fault and names the test that proves it: the name must stay true.
+    import re
+
+    missing = []
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        for path, name in re.findall(r"(tests/[\w/]+\.py)::(\w+)", doc.read_text(encoding="utf-8")):
+            file = ROOT / path
+            if not file.is_file() or not re.search(rf"def {name}\b", file.read_text(encoding="utf-8")):
+                missing.append(f"{doc.name}: {path}::{name}")
+    assert missing == [], f"tests the docs name that do not exist: {missing}"
