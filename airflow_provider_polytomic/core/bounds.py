@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from typing import Any
 
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
@@ -37,3 +38,14 @@ def poll_interval(value: Any, what: str) -> float:
     when the task or trigger is built.
     """
     return bounded_number(value, what, maximum=MAX_POLL_INTERVAL)
+
+
+#: A trigger's first poll comes one interval after the task's own check, plus up to this share of the interval
+#: at random: triggers created together (a triggerer restarting with thousands of deferred tasks) then spread
+#: their polls instead of all waking in the same instant.
+FIRST_POLL_JITTER = 0.1
+
+
+def first_poll_delay(interval: float) -> float:
+    """How long a trigger waits before its first poll: ``interval`` to ``interval × (1 + FIRST_POLL_JITTER)``."""
+    return interval * (1 + FIRST_POLL_JITTER * random.random())  # noqa: S311 - spreading load, not a secret

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_polytomic.core.bounds import bounded_number
+from airflow_provider_polytomic.core.bounds import bounded_number, first_poll_delay
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
 from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
 from airflow_provider_polytomic.core.status import Outcome, Verdict
@@ -93,8 +93,9 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
         # An answer another trigger on this loop got for the same read may serve this one for half an interval.
         max_age = self.poll_interval / 2
         async with client:
-            # The task checked just before deferring: the first poll waits one interval (no double poll).
-            await asyncio.sleep(self._pause(self.poll_interval))
+            # The task checked just before deferring: the first poll waits one interval (no double poll), plus a
+            # little at random so that triggers created together do not poll together.
+            await asyncio.sleep(self._pause(first_poll_delay(self.poll_interval)))
             while True:
                 pause = self.poll_interval
                 try:
