@@ -168,7 +168,8 @@ class SyncWatch:
 WATCH_OPTIONS = tuple(item.name for item in fields(SyncWatch) if not item.name.startswith("_"))
 #: The options a task passes to its watches from its own attributes of the same name.
 AUTHOR_OPTIONS = tuple(item.name for item in fields(SyncWatch) if item.metadata.get("author"))
-_TIMESTAMPS = frozenset(name for name in WATCH_OPTIONS if "datetime" in str(SyncWatch.__dataclass_fields__[name].type))
+#: The options that are instants (ISO 8601 text across the boundary).
+_TIMESTAMPS = frozenset(item.name for item in fields(SyncWatch) if "datetime" in str(item.type))
 
 
 def checked_options(state: dict[str, Any]) -> dict[str, Any]:
