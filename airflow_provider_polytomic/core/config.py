@@ -156,10 +156,13 @@ class ClientConfig:
         )
         if mask:
             mask_once(config.secrets)
-        if log is not None:
-            for warning in config.warnings():
-                log.warning(warning)
+        config.log_warnings(log)
         return config
+
+    def log_warnings(self, log: Any) -> None:
+        """Log each of :meth:`warnings` (nothing without a logger)."""
+        for warning in self.warnings() if log is not None else []:
+            log.warning(warning)
 
     def headers(
         self, *, idempotency_key: str | None = None, has_body: bool = False, client: str | None = None

@@ -85,9 +85,7 @@ class AsyncPolytomicClient:
     @classmethod
     async def from_connection(cls, conn_id: str, log: Any = None) -> AsyncPolytomicClient:
         config = await _connection_config(conn_id)
-        if log is not None:
-            for warning in config.warnings():
-                log.warning(warning)
+        config.log_warnings(log)  # the read may be shared: each trigger logs what concerns it
         return cls(config, log)
 
     @property
