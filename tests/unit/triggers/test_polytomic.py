@@ -260,3 +260,25 @@ def test_a_trigger_serialized_without_waiting_since_counts_from_its_start(
     wait, info, _ = simulated(emulator, clock, **kwargs)
     assert info[0].endswith("Waited 0 s.")
     assert wait.event["waited"] == pytest.approx(clock.now - wait.began, abs=0.1)
+
+
+@pytest.mark.parametrize(("setting", "every", "warned"), [("120", "120", False), ("0", "600", True)])
+def test_the_still_waiting_interval_is_read_from_airflows_configuration(
+    make_connection: Callable[..., str],
+    emulator: PolytomicEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    setting: str,
+    every: str,
+    warned: bool,
+) -> None:
+    monkeypatch.setenv("AIRFLOW__POLYTOMIC__STILL_WAITING_LOG_INTERVAL", setting)
+    monkeypatch.setattr(trigger_module, "_config_warned", False)
+    sync = emulator.add_sync(id=SYNC, executions=[{"steps": sync_steps(queued=1, running=6)}])
+    clock = SimulatedClock()
+    kwargs = {"sync_id": SYNC, "execution_id": sync.executions[0].id, "polytomic_conn_id": make_connection()}
+    _, info, warnings = simulated(emulator, clock, poll_interval=60, **kwargs)
+    assert f"else a line every {every} s." in info[0]
+    assert [("still_waiting_log_interval" in line) for line in warnings] == ([True] if warned else [])
+    assert sum("Still waiting after" in line for line in info) == (2 if not warned else 0)  # 6 running polls
+    _, _, again = simulated(emulator, clock, poll_interval=60, **kwargs)  # another trigger, same process
+    assert again == []  # the setting's warning is given once per triggerer process
