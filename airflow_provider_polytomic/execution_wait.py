@@ -220,7 +220,12 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
         if anchor is not None:
             state["anchor"] = anchor
         return PolytomicSyncStatusTrigger(
-            watch=state, polytomic_conn_id=self.polytomic_conn_id, poll_interval=poll_interval, deadline=deadline
+            watch=state,
+            polytomic_conn_id=self.polytomic_conn_id,
+            poll_interval=poll_interval,
+            deadline=deadline,
+            # The deferral: the trigger's "waited" counts from here, even after a triggerer restart.
+            waiting_since=time.time(),
         )
 
     def _publish(self, context: Context, summary: dict[str, Any]) -> dict[str, Any]:

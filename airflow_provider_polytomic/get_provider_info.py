@@ -69,4 +69,22 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["airflow_provider_polytomic.links.polytomic.PolytomicSyncLink"],
+        "config": {
+            "polytomic": {
+                "description": "The Polytomic provider's settings for the triggerer.",
+                "options": {
+                    "still_waiting_log_interval": {
+                        "description": (
+                            "Seconds of silence after which a deferred Polytomic wait logs a 'still waiting' line "
+                            "(status and counts). A deferred wait logs its start, each change it sees, warnings and "
+                            "its end; not every poll."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "300",
+                        "default": "600",
+                    }
+                },
+            }
+        },
     }

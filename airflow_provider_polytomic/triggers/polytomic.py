@@ -13,10 +13,16 @@ from airflow_provider_polytomic.core.bounds import bounded_number, first_poll_de
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
 from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
 from airflow_provider_polytomic.core.status import Outcome, Verdict
+from airflow_provider_polytomic.core.wait_log import STILL_WAITING_OPTION, WaitLog, still_waiting_interval, wait_began
 from airflow_provider_polytomic.core.watch import SyncWatch, checked_options
 
 #: Longest pause between polls while Polytomic keeps failing transiently.
 MAX_ERROR_BACKOFF = 600.0
+#: The trigger's clock and sleep (a test runs an hour's wait in a second by replacing both).
+_now = time.time
+_sleep = asyncio.sleep
+#: Whether this process has warned about a bad ``[polytomic] still_waiting_log_interval`` (once is enough).
+_config_warned = False
 
 
 def error_backoff(poll_interval: float, failures: int) -> float:
@@ -38,6 +44,13 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
     :param polytomic_conn_id: The Airflow connection.
     :param poll_interval: Seconds between polls.
     :param deadline: Unix time after which the trigger gives up with a ``timeout`` event.
+    :param waiting_since: Unix time the task deferred: every "waited" figure (log lines, the event's ``waited``)
+        counts from it, across triggerer restarts. Missing (a trigger serialized by an older version): from when
+        this trigger starts.
+
+    It logs the wait's story, not every poll (:mod:`airflow_provider_polytomic.core.wait_log`): the start, each
+    change, a "still waiting" line every ``[polytomic] still_waiting_log_interval`` seconds (600) of silence,
+    warnings and the end.
     """
 
     def __init__(
@@ -47,6 +60,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
         polytomic_conn_id: str = "polytomic_default",
         poll_interval: float = 60.0,
         deadline: float | None = None,
+        waiting_since: float | None = None,
         **watch_options: Any,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -58,6 +72,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
             if deadline is not None
             else None
         )
+        self.waiting_since = waiting_since
 
     @property
     def sync_id(self) -> str:
@@ -71,6 +86,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                 "polytomic_conn_id": self.polytomic_conn_id,
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
+                "waiting_since": self.waiting_since,
             },
         )
 
@@ -82,12 +98,13 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
         # Imported here: only the triggerer needs aiohttp, never a DAG file.
         from airflow_provider_polytomic.hooks.polytomic_async import AsyncPolytomicClient
 
-        started = time.monotonic()
+        story = self._story()
         try:
             watch = SyncWatch.from_dict(self.watch)
             client = await AsyncPolytomicClient.from_connection(self.polytomic_conn_id, self.log)
         except PolytomicError as error:  # a connection that can never work, an undefined one, a bad id
             return Outcome("error", str(error), self.sync_id, self.watch.get("execution_id")).to_event()
+        self.log.info(story.start(watch.sync_id, self.watch, self.poll_interval, _now()))
         failures = 0
         last_error: PolytomicError | None = None
         # An answer another trigger on this loop got for the same read may serve this one for half an interval.
@@ -95,7 +112,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
         async with client:
             # The task checked just before deferring: the first poll waits one interval (no double poll), plus a
             # little at random so that triggers created together do not poll together.
-            await asyncio.sleep(self._pause(first_poll_delay(self.poll_interval)))
+            await _sleep(self._pause(first_poll_delay(self.poll_interval)))
             while True:
                 pause = self.poll_interval
                 try:
@@ -110,18 +127,18 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                     last_error = error
                     pause = error_backoff(self.poll_interval, failures)
                     self.log.warning("%s Polling again in %.0f s.", error, pause)
+                    story.logged(_now())
                 else:
                     failures, last_error = 0, None
+                    now = _now()
                     if judgement.verdict is not Verdict.WAITING:
-                        waited = time.monotonic() - started
-                        self.log.info("%s Waited %.0f s.", judgement.message, waited)  # the final poll, logged too
-                        return Outcome.of(judgement, waited).to_event()
-                    if judgement.warn:
-                        self.log.warning(judgement.message)
-                    else:
-                        self.log.info("%s Waited %.0f s.", judgement.message, time.monotonic() - started)
+                        self.log.info(story.final(judgement, now))  # the final poll, logged too
+                        return Outcome.of(judgement, story.waited(now)).to_event()
+                    line = story.poll(judgement, now)  # the story's next line, if this poll is news
+                    if line is not None:
+                        (self.log.warning if line.warning else self.log.info)(line.text)
                 if self.deadline is not None:
-                    remaining = self.deadline - time.time()
+                    remaining = self.deadline - _now()
                     if remaining <= 0:
                         message = f"Timed out waiting for Polytomic sync {watch.sync_id}."
                         if last_error is not None:
@@ -131,10 +148,21 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                             )
                         return Outcome("timeout", message, watch.sync_id, watch.execution_id).to_event()
                     pause = min(pause, remaining)
-                await asyncio.sleep(pause)
+                await _sleep(pause)
+
+    def _story(self) -> WaitLog:
+        """The wait's log policy: counting from the deferral, "still waiting" as the deployment configured."""
+        from airflow.providers.common.compat.sdk import conf
+
+        global _config_warned
+        every, warning = still_waiting_interval(conf.get(*STILL_WAITING_OPTION, fallback=None))
+        if warning is not None and not _config_warned:
+            _config_warned = True
+            self.log.warning(warning)
+        return WaitLog(began=wait_began(self.waiting_since, _now()), every=every)
 
     def _pause(self, pause: float) -> float:
         """``pause``, cut short by the deadline."""
         if self.deadline is None:
             return pause
-        return max(min(pause, self.deadline - time.time()), 0.0)
+        return max(min(pause, self.deadline - _now()), 0.0)

@@ -56,3 +56,15 @@ def test_api_errors_are_not_skipped_by_soft_fail() -> None:
 
 def test_ids_are_templated() -> None:
     assert {"sync_id", "execution_id", "completed_after"} <= set(PolytomicSyncStatusSensor.template_fields)
+
+
+def test_the_trigger_is_told_when_the_wait_began() -> None:
+    """So a restarted trigger's "waited" counts from the deferral (the start operators defer the same way)."""
+    import time
+
+    from airflow_provider_polytomic.core.watch import SyncWatch
+
+    before = time.time()
+    trigger = sensor()._trigger(SyncWatch(sync_id=SYNC), poll_interval=60, deadline=None)
+    _, kwargs = trigger.serialize()
+    assert before <= kwargs["waiting_since"] <= time.time()

@@ -8,11 +8,14 @@ import json
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
+import airflow_provider_polytomic.triggers.polytomic as trigger_module
 from airflow_provider_polytomic.testing import PolytomicEmulator
 from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
+from benchmarks.wait_log import SimulatedClock, SimulatedWait, simulate, sync_steps
 from tests.conftest import API_KEY
 
 SYNC = "0d6f3a8e-2b7c-4f15-9a31-6c2e8b4d7f90"
@@ -181,3 +184,101 @@ def test_a_poll_interval_that_would_hammer_polytomic_is_refused(interval: float)
         # Airflow 2 refuses a negative one itself (AirflowException); zero is left to the provider.
         with pytest.raises((AirflowException, ValueError), match="poke_interval"):
             PolytomicSyncStatusSensor(task_id="wait", sync_id=SYNC, poke_interval=interval)
+
+
+# -- what the wait logs, on a simulated clock (benchmarks/wait_log.py; the requests are real) -----------------
+
+
+def simulated(
+    emulator: PolytomicEmulator, clock: SimulatedClock, **kwargs: Any
+) -> tuple[SimulatedWait, list[str], list[str]]:
+    """The wait, and its INFO and WARNING lines."""
+    wait = simulate(trigger_module, kwargs, clock, lambda: len(emulator.requests))
+    info = [message for _, level, message in wait.lines if level == "INFO"]
+    warnings = [message for _, level, message in wait.lines if level == "WARNING"]
+    return wait, info, warnings
+
+
+def test_an_hour_long_wait_logs_its_story_not_every_poll(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    """Queued for 3 polls, running for 60 (counts growing every poll, updates from the 13th), completed; 60 s
+    polls. One poll fails (503): its warning is kept."""
+    sync = emulator.add_sync(id=SYNC, executions=[{"steps": sync_steps(queued=3, running=60)}])
+    emulator.add_fault("status", path=f"/api/syncs/{SYNC}/executions/.*", status=503, requests=[40])
+    clock = SimulatedClock()
+    wait, info, warnings = simulated(
+        emulator,
+        clock,
+        sync_id=SYNC,
+        execution_id=sync.executions[0].id,
+        polytomic_conn_id=make_connection(max_retries=0),
+        poll_interval=60,
+        waiting_since=clock.now,
+    )
+    assert wait.event["verdict"] == "succeeded" and wait.polls == 65  # 64 answered, 1 failed
+    assert len(warnings) == 1 and "HTTP 503" in warnings[0]
+    assert info[0].startswith(f"Waiting for Polytomic sync {SYNC} execution {sync.executions[0].id}.")
+    assert [line.rsplit(": ", 1)[-1].split(" (")[0] for line in info[1:3]] == ["queued", "running"]
+    assert sum("update=200," in line for line in info) == 1  # updates started: told once
+    assert "completed. Counts: insert=60000, update=9600, total=69600. Waited" in info[-1]
+    still = [line for line in info if "Still waiting after" in line]
+    assert still and all("running (insert=" in line for line in still)  # the heartbeat has status and counts
+    # Steady state: after the last change (updates started, the 16th poll) and before the end (the last poll).
+    changed = next(at for at, _, message in wait.lines if "update=200," in message)
+    steady = [at for at, level, _ in wait.lines[:-1] if at > changed and level == "INFO"]
+    assert len(steady) / (wait.polls - 16 - 1) <= 0.1
+    assert len(wait.lines) / wait.polls <= 0.2  # before: a line per poll
+    assert wait.event["waited"] == pytest.approx(clock.now - wait.began, abs=0.1)
+
+
+def test_waited_counts_from_the_deferral_across_a_triggerer_restart(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    sync = emulator.add_sync(id=SYNC, executions=[{"steps": sync_steps(queued=1, running=2)}])
+    clock = SimulatedClock()
+    deferred = PolytomicSyncStatusTrigger(
+        sync_id=SYNC, polytomic_conn_id=make_connection(), poll_interval=60, waiting_since=clock.now
+    )
+    _, kwargs = round_trip(deferred).serialize()
+    clock.now += 19 * 60  # the triggerer was down; another one rebuilds the trigger from its arguments
+    wait, info, _ = simulated(emulator, clock, **kwargs)
+    assert info[0].endswith("Waited 1140 s.")  # before: "Waited 0 s", from this triggerer's start
+    assert 1200 <= int(info[1].rsplit("Waited ", 1)[1].split(" ")[0]) <= 1206  # the first poll, 60-66 s later
+    assert wait.event["verdict"] == "succeeded" and wait.event["execution_id"] == sync.executions[0].id
+    assert wait.event["waited"] == pytest.approx(clock.now - (wait.began - 19 * 60), abs=0.1)
+    assert wait.event["waited"] > (19 + 3) * 60  # the whole wait: down 19 minutes, then 3 polls
+
+
+def test_a_trigger_serialized_without_waiting_since_counts_from_its_start(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    emulator.add_sync(id=SYNC, executions=[{"steps": sync_steps(queued=1, running=1)}])
+    clock = SimulatedClock()
+    _, kwargs = PolytomicSyncStatusTrigger(sync_id=SYNC, polytomic_conn_id=make_connection()).serialize()
+    del kwargs["waiting_since"]  # as an older version of the provider serialized it
+    wait, info, _ = simulated(emulator, clock, **kwargs)
+    assert info[0].endswith("Waited 0 s.")
+    assert wait.event["waited"] == pytest.approx(clock.now - wait.began, abs=0.1)
+
+
+@pytest.mark.parametrize(("setting", "every", "warned"), [("120", "120", False), ("0", "600", True)])
+def test_the_still_waiting_interval_is_read_from_airflows_configuration(
+    make_connection: Callable[..., str],
+    emulator: PolytomicEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    setting: str,
+    every: str,
+    warned: bool,
+) -> None:
+    monkeypatch.setenv("AIRFLOW__POLYTOMIC__STILL_WAITING_LOG_INTERVAL", setting)
+    monkeypatch.setattr(trigger_module, "_config_warned", False)
+    sync = emulator.add_sync(id=SYNC, executions=[{"steps": sync_steps(queued=1, running=6)}])
+    clock = SimulatedClock()
+    kwargs = {"sync_id": SYNC, "execution_id": sync.executions[0].id, "polytomic_conn_id": make_connection()}
+    _, info, warnings = simulated(emulator, clock, poll_interval=60, **kwargs)
+    assert f"else a line every {every} s." in info[0]
+    assert [("still_waiting_log_interval" in line) for line in warnings] == ([True] if warned else [])
+    assert sum("Still waiting after" in line for line in info) == (2 if not warned else 0)  # 6 running polls
+    _, _, again = simulated(emulator, clock, poll_interval=60, **kwargs)  # another trigger, same process
+    assert again == []  # the setting's warning is given once per triggerer process
