@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from airflow_provider_polytomic.testing import request_log
+
 if TYPE_CHECKING:
     from airflow_provider_polytomic.testing.emulator import PolytomicEmulator
 
@@ -94,9 +96,14 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             time.sleep(fault.seconds)
         status: int | None
         extra: dict[str, str] = {}
+        served = ""
         if fault is None or not fault.answers_itself:
             with emulator.lock:
+                if emulator.log is not None:  # what the read shows, before it moves the script
+                    served = request_log.served_before(emulator, method, parts.path)
                 status, document = emulator.handle(method, parts.path, query, headers, body)
+                if emulator.log is not None and not served:
+                    served = request_log.served_after(emulator, method, parts.path, status)
             payload = json.dumps(fault.rewrite(document) if fault else document).encode()
         else:
             status, payload, extra = fault.answer()
@@ -106,6 +113,8 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 if emulator.requests[index] is record:
                     emulator.requests[index] = replace(record, status=status)
                     break
+        if emulator.log is not None:
+            emulator.log(request_log.line(method, parts.path, status, fault, served))
         if status is None:
             self.close_connection = True
         elif fault is not None and fault.kind == "truncated":
