@@ -85,6 +85,7 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
         store = self._state_store(context)
         if store is None:
             return None
+        self._name_kept = True
         try:
             saved = store.get(FOLLOWED_KEY)
         except Exception as error:  # the store is a convenience: never let it fail the task
@@ -92,15 +93,17 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
             return None
         if not isinstance(saved, dict) or saved.get("sync_id") != sync_id:
             return None
+        self._name_tried = "sync_name" in saved
+        if isinstance(saved.get("sync_name"), str) and self._known_name is None:
+            self._known_name = saved["sync_name"]  # a reschedule poke names the sync without asking again
         from airflow_provider_polytomic.core.ids import validate_id
 
         try:
             remembered = validate_id(saved.get("execution_id"), "execution id")
         except PolytomicError:
             return None
-        self.log.info(
-            "Following Polytomic sync %s execution %s, as an earlier try or poke of this task did.", sync_id, remembered
-        )
+        following = f"Following Polytomic sync {sync_id} execution {remembered}, as an earlier try or poke did."
+        self.log.info(self._named(following, fetch=False))
         self._remembered = remembered
         return remembered
 
@@ -112,7 +115,8 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
         if store is None:
             return
         try:
-            store.set(FOLLOWED_KEY, {"sync_id": watch.sync_id, "execution_id": watch.execution_id})
+            followed = {"sync_id": watch.sync_id, "execution_id": watch.execution_id}
+            store.set(FOLLOWED_KEY, {**followed, "sync_name": self._sync_name(fetch=False)})
         except Exception as error:
             self.log.warning("Could not write the task state store (%s: %s).", type(error).__name__, error)
             return
@@ -169,6 +173,8 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
             ) from None
         if outcome.summary is not None:
             self._lineage_summary = outcome.summary
+            if isinstance(outcome.summary.get("sync_name"), str):
+                self._known_name = outcome.summary["sync_name"]  # the trigger's watch had it: no second read
         # Concluding: the one definition request of this try, if any, names the sync in the message.
         outcome = replace(outcome, message=self._named(outcome.message))
         summary = self._settle(outcome)
@@ -217,6 +223,7 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
         from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
 
         state = watch.to_dict()
+        state["sync_name"] = self._sync_name(fetch=False)  # read by the check before deferring, if it could be
         if anchor is not None:
             state["anchor"] = anchor
         return PolytomicSyncStatusTrigger(

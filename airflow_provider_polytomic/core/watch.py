@@ -35,6 +35,7 @@ from airflow_provider_polytomic.core.models import (
     SyncStatus,
     finished_at,
 )
+from airflow_provider_polytomic.core.naming import name_sync
 from airflow_provider_polytomic.core.scan import NewestFirstScan
 from airflow_provider_polytomic.core.status import Judgement, Verdict, finished, judge, status_of
 from airflow_provider_polytomic.core.values import parse_timestamp
@@ -52,6 +53,9 @@ class SyncWatch:
     #: ``author``: every watch a task makes gets them from the task (:data:`AUTHOR_OPTIONS`).
     fail_on_record_errors: bool = field(default=True, metadata={"author": True})
     kind: SyncKind = SyncKind.MODEL
+    #: The sync's name, once the task has read it: every message of the watch (and of its trigger) names the
+    #: sync as ``Polytomic sync 'Orders' (248df4b7-…)``, the first line as the last.
+    sync_name: str | None = None
     _scan: NewestFirstScan | None = field(default=None, repr=False)
     _unknown_seen: set[str] = field(default_factory=set, repr=False)
 
@@ -84,6 +88,14 @@ class SyncWatch:
         return protocol.get_sync_status(self.sync_id, self.kind)
 
     def observe(self, answer: Execution | SyncStatus | ExecutionPage) -> Judgement:
+        judgement = self._observe(answer)
+        if self.sync_name is None:
+            return judgement
+        return replace(
+            judgement, message=name_sync(judgement.message, self.sync_id, self.sync_name), sync_name=self.sync_name
+        )
+
+    def _observe(self, answer: Execution | SyncStatus | ExecutionPage) -> Judgement:
         if isinstance(answer, ExecutionPage):
             chosen, more = self._choose_anchored(answer)
             if more:

@@ -70,3 +70,16 @@ def test_a_watch_crosses_to_its_trigger_as_json_primitives_and_comes_back_the_sa
     assert again.to_dict() == watch.to_dict()
     assert (again.completed_after, again.anchor, again.kind) == (T0, T0, SyncKind.BULK)
     assert again.next_call().path == watch.next_call().path
+
+
+def test_a_named_watch_names_the_sync_in_every_message_and_the_summary() -> None:
+    named = f"Polytomic sync 'Orders' ({SYNC})"
+    watch = SyncWatch(SYNC, completed_after=T0, sync_name="Orders")
+    nothing = watch.observe(SyncStatus())
+    running = watch.observe(SyncStatus(current_execution=execution(A, "running", created=T0)))
+    unknown = watch.observe(execution(A, "rebalancing", created=T0))
+    done = watch.observe(execution(A, "completed", created=T0))
+    assert [named in item.message for item in (nothing, running, unknown, done)] == [True] * 4
+    assert done.summary() is not None and list(done.summary() or {})[:3] == ["sync_id", "sync_name", "execution_id"]
+    assert SyncWatch.from_dict(watch.to_dict()).sync_name == "Orders"  # it crosses to the trigger
+    assert f"Polytomic sync {SYNC} execution {A}: running" in SyncWatch(SYNC).observe(execution(A, "running")).message
