@@ -142,8 +142,9 @@ def test_every_retry_warning_and_the_final_error_name_the_base_url_tried(
 
                 asyncio.run(go())
     assert f"Base URL tried: {base_url}." in str(raised.value)
+    # Airflow 2 may show a hook's log line twice (captured and echoed): the attempts named tell them apart.
     warnings = recorded.warnings or [line for line in logs().splitlines() if "Retrying in" in line]
-    assert len(warnings) == 2
+    assert {re.search(r"attempt \d of 3", warning)[0] for warning in warnings} == {"attempt 2 of 3", "attempt 3 of 3"}
     assert all(f"Base URL tried: {base_url}." in warning for warning in warnings), warnings
     assert API_KEY not in str(raised.value) and not any(API_KEY in warning for warning in warnings)
 
