@@ -7,6 +7,7 @@ Polytomic's own message) and never the API key: the key is not passed to anythin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
@@ -20,6 +21,8 @@ class RequestContext:
     path: str
     sync_id: str | None = None
     execution_id: str | None = None
+    #: Where the request went (the connection's base URL: never credentials, which the base URL cannot hold).
+    base_url: str | None = None
 
     def describe(self) -> str:
         about = [f"connection '{self.conn_id}'"]
@@ -96,9 +99,18 @@ class PolytomicRequestError(PolytomicApiError):
 
 
 class PolytomicUnavailableError(PolytomicApiError):
-    """5xx, 408, a timeout or a connection error: Polytomic could not answer right now."""
+    """5xx, 408, a timeout or a connection error: Polytomic could not answer right now.
+
+    Its message names the base URL tried: a wrong host or port looks exactly like an outage and is retried for as
+    long as the task waits, so every retry warning and the final error must show where the requests went.
+    """
 
     transient = True
+
+    def __init__(self, message: str, *, context: RequestContext, **details: Any) -> None:
+        if context.base_url and context.base_url not in message:
+            message = f"{message} Base URL tried: {context.base_url}."
+        super().__init__(message, context=context, **details)
 
 
 class PolytomicRateLimitError(PolytomicUnavailableError):

@@ -63,7 +63,9 @@ class ApiCall(Generic[T]):
         return json.dumps(self.body).encode() if self.body is not None else None
 
     def context(self, config: ClientConfig) -> RequestContext:
-        return RequestContext(config.conn_id, self.method, self.path, self.sync_id, self.execution_id)
+        return RequestContext(
+            config.conn_id, self.method, self.path, self.sync_id, self.execution_id, base_url=config.base_url
+        )
 
     def read(self, config: ClientConfig, status: int, headers: Mapping[str, str], body: bytes) -> T:
         """The parsed result of a 2xx answer, or the error that any other answer means.

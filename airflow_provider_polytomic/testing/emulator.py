@@ -43,7 +43,10 @@ class PolytomicEmulator:
         port: int = 0,
         api_key: str = "emulator-api-key",
     ) -> None:
-        scenario = scenario or {}
+        # Checked before anything is read from it: a list, a string or an "organization" that is not an object is
+        # refused naming the key, never a raw AttributeError.
+        scenario = {} if scenario is None else scenario
+        validate(scenario)
         self.host = host
         self.port = port
         self.api_keys = set(scenario.get("api_keys") or [api_key])
@@ -56,7 +59,6 @@ class PolytomicEmulator:
         #: ``GET /api/connections/{id}`` and ``GET /api/models/{id}``, by id, as the scenario gives them.
         self.connections: dict[str, dict[str, Any]] = {}
         self.models: dict[str, dict[str, Any]] = {}
-        validate(scenario)
         self.faults: list[Fault] = [Fault.from_dict(item) for item in scenario.get("faults", [])]
         self.requests: list[RecordedRequest] = []
         self.lock = threading.RLock()
