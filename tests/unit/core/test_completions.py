@@ -87,7 +87,7 @@ def test_newly_finished_skips_running_and_seen_runs_and_orders_oldest_first() ->
     ledger.mark(seen)
     running = Execution.from_api({"id": "r", "status": "running", "created_at": T0.isoformat()})
     found = [running, ended("c", 9), ended("b", 7, "failed"), seen, ended("a", 1)]
-    assert [execution.id for execution in newly_finished(found, ledger, SyncKind.MODEL)] == ["a", "b", "c"]
+    assert [execution.id for execution in newly_finished(found, ledger, SyncKind.MODEL, T0 + timedelta(minutes=10))] == ["a", "b", "c"]
 
 
 def test_a_payload_carries_the_summary_the_outcome_and_the_sensors_verdict() -> None:
