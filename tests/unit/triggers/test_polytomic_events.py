@@ -513,3 +513,115 @@ def test_overlapping_pages_fire_each_execution_once(make_connection: Callable[..
             assert len(watcher.ids()) == 5
 
         run(scenario)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Clocks: Polytomic's and the triggerer's disagree (core/clock.py)
+# ---------------------------------------------------------------------------------------------------------
+
+SKEW = 120.0  # seconds: Polytomic's clock 2 minutes ahead of the triggerer's, or behind it
+
+
+@needs_airflow_3
+@pytest.mark.parametrize("offset", [SKEW, -SKEW], ids=["polytomic-ahead", "polytomic-behind"])
+def test_the_default_watermark_is_polytomics_now_whatever_the_triggerers_clock_says(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator, offset: float
+) -> None:
+    """Before: the watermark was the triggerer's "now". Polytomic 2 min ahead, a run that finished a minute
+    before the watcher started fired; 2 min behind, the run that finished while it watched never fired."""
+    emulator.clock_offset = offset
+    sync = emulator.add_sync(
+        id=SYNC, executions=[{"created_ago": 60, "steps": [{"status": "completed"}]}, completes(3)]
+    )
+    trigger = PolytomicSyncCompletionTrigger(sync_id=SYNC, polytomic_conn_id=make_connection(), poll_interval=0.01)
+
+    async def scenario() -> None:
+        async with Watcher(trigger) as watcher:
+            await watcher.events_reach(1)
+            await polls(emulator, watcher, 10)
+        assert watcher.ids() == [sync.executions[1].id]
+
+    run(scenario)
+    # Its watermark is on Polytomic's clock: the old run's end, at the latest, never the triggerer's now.
+    old = sync.executions[0]
+    assert old.completed_at is not None and trigger.watermark is not None
+    assert abs((datetime.fromisoformat(trigger.watermark) - old.completed_at).total_seconds() - 60) < 5
+
+
+def null_end(appear_after: int, running_polls: int = 2) -> dict[str, Any]:
+    """An execution that runs, then ends ``completed`` with ``completed_at: null``."""
+    return {
+        "appear_after": appear_after,
+        "omit_completed_at": True,
+        "steps": [{"status": "running", "polls": running_polls}, {"status": "completed"}],
+    }
+
+
+@needs_airflow_3
+@pytest.mark.parametrize(
+    ("state", "restart_from", "fired_after_restart"),
+    [
+        # Airflow 3.3: B was seen running before the restart and ended meanwhile: it fires then, once.
+        pytest.param("asset state store", "the DAG's kwargs", ["B", "C"], marks=needs_state_store),
+        # Older Airflow 3: the restarted watcher starts at Polytomic's now; B, finished while down, is missed.
+        ("none", "the DAG's kwargs", ["C"]),
+        # The running trigger's kwargs carry its high-water mark, which B (created after it) is past.
+        ("none", "the running trigger's kwargs", ["B", "C"]),
+    ],
+)
+def test_a_run_that_ends_with_completed_at_null_fires_exactly_once(
+    make_connection: Callable[..., str],
+    emulator: PolytomicEmulator,
+    request: pytest.FixtureRequest,
+    state: str,
+    restart_from: str,
+    fired_after_restart: list[str],
+) -> None:
+    """Before: A, running when the watcher started, never fired (its end was taken to be its start, before the
+    watermark)."""
+    if state != "none":
+        request.getfixturevalue("supervisor")
+    sync = emulator.add_sync(
+        id=SYNC,
+        executions=[
+            {"created_ago": 600, "omit_completed_at": True, "steps": [{"status": "completed"}]},  # never fires
+            null_end(0),
+            null_end(5, running_polls=40),
+            null_end(60),
+        ],
+    )
+    names = dict(zip("OABC", [execution.id for execution in sync.executions], strict=True))
+    with emulator.lock:
+        sync.visible()  # A exists (running) before the watcher starts: its start is before any watermark
+    original = PolytomicSyncCompletionTrigger(sync_id=SYNC, polytomic_conn_id=make_connection(), poll_interval=0.01)
+    dag_kwargs = original.serialize()
+    if state == "asset state store":
+        attach_state_store(original, f"polytomic://syncs/{SYNC}")
+    b = sync.executions[2]
+
+    async def before() -> None:
+        async with Watcher(original) as watcher:
+            await watcher.events_reach(1)
+            await watcher.until("B seen running", lambda: sync.reads > 8)
+            await polls(emulator, watcher, 2)
+        assert watcher.ids() == [names["A"]]
+        assert watcher.events[0]["status"] == "completed" and watcher.events[0]["completed_at"] is None
+
+    run(before)
+    assert sync.status_of(b).status == "running"
+    with emulator.lock:  # the triggerer is down; meanwhile B ends
+        sync.reads += 45
+        sync.visible()
+    assert sync.status_of(b).status == "completed" and emulator.requests_to(EXECUTIONS)
+
+    restarted = rebuild(*(dag_kwargs if restart_from == "the DAG's kwargs" else original.serialize()))
+    if state == "asset state store":
+        attach_state_store(restarted, f"polytomic://syncs/{SYNC}")
+
+    async def after() -> None:
+        async with Watcher(restarted) as watcher:
+            await watcher.events_reach(len(fired_after_restart))
+            await polls(emulator, watcher, 10)
+        assert watcher.ids() == [names[name] for name in fired_after_restart]
+
+    run(after)
