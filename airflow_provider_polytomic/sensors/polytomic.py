@@ -63,7 +63,8 @@ class PolytomicSyncStatusSensor(PolytomicExecutionWaitMixin, BaseSensorOperator)
     Across tries and reschedule pokes (each a new process), Airflow 3.3+ keeps the execution being followed in
     the task state store, so a retry after a worker crash follows the same run. Without a store (older Airflow),
     a reschedule poke finds it again from the executions list as the execution in progress at its first poke, or
-    the first started after it (this relies on Airflow's and Polytomic's clocks agreeing); a poke-mode retry
+    the first started after it (the first poke's time is put on Polytomic's clock with the offset its ``Date``
+    header shows, so the two clocks need not agree); a poke-mode retry
     reads the current execution afresh. Where that matters there, pass ``execution_id`` or use deferrable mode.
 
     :param sync_id: The model sync (a UUID). Templated.
@@ -147,8 +148,9 @@ class PolytomicSyncStatusSensor(PolytomicExecutionWaitMixin, BaseSensorOperator)
             watch,
             poll_interval=float(self.poke_interval),
             deadline=time.time() + remaining,
-            # Before an execution is known, a restarted trigger must find the same one: anchor it to now.
-            anchor=datetime.now(timezone.utc).isoformat() if watch.execution_id is None else None,
+            # Before an execution is known, a restarted trigger must find the same one: anchor it to now, on
+            # Polytomic's clock (the triggerer's and this worker's may both differ from it).
+            anchor=watch.polytomic_now().isoformat() if watch.execution_id is None else None,
         )
         self.defer(trigger=trigger, method_name="execute_complete", timeout=timedelta(seconds=remaining))
 
@@ -179,7 +181,8 @@ class PolytomicSyncStatusSensor(PolytomicExecutionWaitMixin, BaseSensorOperator)
             self.sync_id,
             execution_id=self.execution_id or remembered,
             completed_after=self._completed_after(),
-            anchor=None if remembered else anchor,
+            # Airflow's time: the watch puts it on Polytomic's clock before comparing (core/clock.py).
+            local_anchor=None if remembered else anchor,
         )
 
     def _completed_after(self) -> datetime | None:

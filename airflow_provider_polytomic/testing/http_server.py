@@ -4,6 +4,7 @@ faults that hit it, and answers with what the emulator decides."""
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import socket
 import sys
@@ -73,6 +74,11 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the request log is the record; stderr noise helps nobody
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header, on the emulated Polytomic's clock (its clock_offset).
+        when = (time.time() if timestamp is None else timestamp) + self.server.emulator.clock_offset
+        return email.utils.formatdate(when, usegmt=True)
 
     def do_GET(self) -> None:
         self._serve("GET")

@@ -19,7 +19,8 @@ Exactly once per execution id:
   paused-then-unpaused DAG or a changed poll interval resumes from it: executions that finished meanwhile
   fire then, once each, and none fires twice. The ledger is written *before* the event is yielded.
 - **Without it** (Airflow 3.0-3.2), the watcher starts from a watermark: the ``watermark`` argument, else the
-  moment the watcher starts. Executions finished before it never fire, so a restart fires no duplicate, but
+  moment the watcher starts on Polytomic's clock (its first answer's ``Date``; never the triggerer's clock, see
+  ``core/clock.py``). Executions finished before it never fire, so a restart fires no duplicate, but
   executions that finished while the triggerer was down (or the DAG paused) do not fire either.
 
 Errors never end the watcher: transient ones (5xx, 429, timeouts, after the client's own retries) back off up to
@@ -34,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import airflow.triggers.base as _triggers_base
@@ -42,6 +43,7 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_polytomic.core import protocol
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
+from airflow_provider_polytomic.core.clock import polytomic_now
 from airflow_provider_polytomic.core.completions import (
     DEFAULT_OUTCOMES,
     OUTCOMES,
@@ -50,6 +52,7 @@ from airflow_provider_polytomic.core.completions import (
     newly_finished,
     outcome_of,
     scan_since,
+    starting_watermark,
 )
 from airflow_provider_polytomic.core.completions import outcomes as checked_outcomes
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID
@@ -89,8 +92,8 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
     :param outcomes: Which endings fire: any of ``succeeded`` (``completed`` without record errors, the
         default), ``completed_with_errors``, ``failed``, ``canceled``, ``interrupted``.
     :param poll_interval: Seconds between polls of the sync's execution list.
-    :param watermark: ISO 8601; executions that finished at or before it never fire. Default: when the
-        watcher starts. With the asset state store it applies only until the watcher has saved its ledger.
+    :param watermark: ISO 8601 (Polytomic's clock); executions that finished at or before it never fire. Default:
+        when the watcher starts. With the asset state store it applies only until the watcher has saved its ledger.
     :param kind: ``"model"`` (default) or ``"bulk"``.
     :param permanent_error_interval: Seconds between retries while Polytomic refuses the watcher.
     """
@@ -167,11 +170,11 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         try:
             while True:
                 try:
-                    if ledger is None:
-                        ledger = await self._open_ledger(store)
                     if client is None:
                         client = await AsyncPolytomicClient.from_connection(self.polytomic_conn_id, self.log)
-                    executions = await self._newly_finished(client, ledger, kind)
+                    if ledger is None:
+                        ledger = await self._open_ledger(store, client)
+                    executions, now = await self._newly_finished(client, ledger, kind, store)
                 except Exception as error:  # a watcher logs and carries on, never dies
                     failures += 1
                     pause, permanent = self._after_error(error, failures)
@@ -188,7 +191,7 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
                     failures = 0
                 for execution in executions:
                     outcome = outcome_of(execution, kind)
-                    ledger.mark(execution)
+                    ledger.mark(execution, now)
                     self.watermark = ledger.high_water().isoformat()
                     # Saved before the event is yielded: a crash in between loses an event rather than
                     # firing one twice.
@@ -215,17 +218,20 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
             if client is not None:
                 await client.close()
 
-    async def _open_ledger(self, store: AssetStateStore | None) -> CompletionLedger:
-        start = parse_timestamp(self.watermark) if self.watermark else datetime.now(timezone.utc)
-        assert start is not None  # noqa: S101 - validated in __init__
-        ledger = CompletionLedger(start)
-        if store is None:
-            how = "no asset state store (Airflow before 3.3, or a trigger run outside the triggerer)"
+    async def _open_ledger(self, store: AssetStateStore | None, client: AsyncPolytomicClient) -> CompletionLedger:
+        saved = CompletionLedger.from_state(await store.get(self.state_key)) if store is not None else None
+        if saved is not None:
+            ledger = saved
+            how = f"resumed from the asset state store (key '{self.state_key}', {len(saved.seen)} id(s))"
         else:
-            saved = CompletionLedger.from_state(await store.get(self.state_key))
-            if saved is not None:
-                ledger = saved
-                how = f"resumed from the asset state store (key '{self.state_key}', {len(saved.seen)} id(s))"
+            # The default start is Polytomic's "now", from an answer: never this triggerer's clock (core/clock.py).
+            start = parse_timestamp(self.watermark) if self.watermark else None
+            if start is None:
+                first = await client.run(protocol.list_executions(self.sync_id, kind=SyncKind(self.kind)))
+                start = starting_watermark(first)
+            ledger = CompletionLedger(start)
+            if store is None:
+                how = "no asset state store (Airflow before 3.3, or a trigger run outside the triggerer)"
             else:
                 await store.set(self.state_key, ledger.to_state())
                 how = f"new ledger in the asset state store (key '{self.state_key}')"
@@ -257,13 +263,10 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
             )
 
     async def _newly_finished(
-        self, client: AsyncPolytomicClient, ledger: CompletionLedger, kind: SyncKind
-    ) -> list[Execution]:
-        """Executions that finished after the ledger's watermark and are not in it yet, oldest first.
-
-        The list is read newest first and stops at the first execution that finished at or before the
-        watermark (a sync runs one execution at a time, so everything older finished earlier still).
-        """
+        self, client: AsyncPolytomicClient, ledger: CompletionLedger, kind: SyncKind, store: AssetStateStore | None
+    ) -> tuple[list[Execution], datetime]:
+        """Executions that finished after the ledger's watermark and are not in it yet, oldest first (the list
+        read newest first down to :func:`scan_since`'s boundary), and Polytomic's "now" of the answer."""
         scan = scan_since(ledger, kind)
         while scan.feed(
             await client.run(protocol.list_executions(self.sync_id, page_token=scan.page_token, kind=kind))
@@ -276,9 +279,13 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
                 scan.max_pages,
                 ledger.watermark.isoformat(),
             )
-        new = newly_finished(scan.found, ledger, kind)  # each execution id once, even when pages overlap
+        now = polytomic_now(scan.clock, scan.found) or ledger.high_water()
+        running = dict(ledger.running)
+        new = newly_finished(scan.found, ledger, kind, now)  # each execution id once, even when pages overlap
+        if ledger.running != running:
+            await self._save(store, ledger)  # a run seen running fires when it ends, even after a restart
         self.log.debug("Polytomic sync %s: %d newly finished execution(s).", self.sync_id, len(new))
-        return new
+        return new, now
 
     def _after_error(self, error: Exception, failures: int) -> tuple[float, bool]:
         """Log ``error``; the pause before the next attempt, and whether the error is permanent."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from airflow_provider_polytomic.core.models import ExecutionPage, SyncStatus
 from airflow_provider_polytomic.core.status import Verdict
@@ -70,3 +70,39 @@ def test_a_watch_crosses_to_its_trigger_as_json_primitives_and_comes_back_the_sa
     assert again.to_dict() == watch.to_dict()
     assert (again.completed_after, again.anchor, again.kind) == (T0, T0, SyncKind.BULK)
     assert again.next_call().path == watch.next_call().path
+
+
+def test_a_reschedule_pokes_anchor_is_put_on_polytomics_clock_before_it_is_compared() -> None:
+    """The first poke ran at T0 on Airflow's clock; Polytomic's is 2 minutes behind. The run seen running then
+    ended 30 s later, at T0 - 90 s on Polytomic's clock: still the one judged (before: dropped as "ended before the
+    anchor", and the sensor waited for its timeout)."""
+    from airflow_provider_polytomic.core.clock import ServerClock
+
+    watch = SyncWatch(SYNC, local_anchor=T0)
+    assert watch.next_call().path.endswith("/executions")
+    ran = execution(
+        A, "completed", created=T0 - timedelta(seconds=150), completed_at=(T0 - timedelta(seconds=90)).isoformat()
+    )
+    older = execution(B, "failed", created=T0 - timedelta(hours=2), completed_at=(T0 - timedelta(hours=1)).isoformat())
+    behind = ServerClock(timedelta(minutes=-2))
+    result = watch.observe(ExecutionPage((ran, older), clock=behind))
+    assert result.verdict is Verdict.SUCCEEDED and result.execution is not None and result.execution.id == A
+    # With Polytomic 2 minutes ahead, a run that ended a minute before the first poke (T0 + 60 s on its clock)
+    # is not the one in progress at it.
+    ahead = ServerClock(timedelta(minutes=2))
+    stale = execution(B, "failed", created=T0, completed_at=(T0 + timedelta(seconds=60)).isoformat())
+    newer = execution(A, "running", created=T0 + timedelta(seconds=110))
+    again = SyncWatch(SYNC, local_anchor=T0)
+    result = again.observe(ExecutionPage((newer, stale), clock=ahead))
+    assert result.verdict is Verdict.WAITING and again.execution_id == A
+
+
+def test_the_anchor_a_trigger_gets_is_polytomics_now_and_a_local_anchor_never_crosses() -> None:
+    from airflow_provider_polytomic.core.clock import ServerClock
+    from airflow_provider_polytomic.core.watch import WATCH_OPTIONS
+
+    watch = SyncWatch(SYNC)
+    watch.observe(SyncStatus(clock=ServerClock(timedelta(minutes=-2))))
+    ours = datetime.now(timezone.utc)
+    assert abs(watch.polytomic_now() - (ours - timedelta(minutes=2))) < timedelta(seconds=5)
+    assert "local_anchor" not in WATCH_OPTIONS and "local_anchor" not in SyncWatch(SYNC, local_anchor=T0).to_dict()

@@ -367,3 +367,19 @@ def test_a_retry_after_that_is_not_a_finite_number_is_ignored(
     # Before: the hook raised a raw ValueError from sleep(nan); the trigger slept nan on the shared event loop.
     assert isinstance(send(transport, make_connection()), SyncStatus)
     assert [request.status for request in emulator.requests] == [429, 200]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("offset", [120.0, -120.0], ids=["polytomic-ahead", "polytomic-behind"])
+def test_both_transports_learn_polytomics_clock_from_the_date_header(
+    transport: str, offset: float, make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    """The offset that core/clock.py applies comes through the shared response parsing on both transports."""
+    emulator.clock_offset = offset
+    sync = emulator.add_sync(executions=[{"steps": [{"status": "running"}]}])
+    conn_id = make_connection()
+    for call in (protocol.list_executions(sync.id), protocol.get_sync_status(sync.id)):
+        answer = send(transport, conn_id, call)
+        assert answer.clock is not None, call.path
+        assert abs(answer.clock.offset.total_seconds() - offset) < 3, answer.clock
+    assert abs((answer.current_execution.created_at - answer.clock.now()).total_seconds()) < 3

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -9,6 +13,7 @@ from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSki
 
 from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicSyncFailedError
 from airflow_provider_polytomic.sensors.polytomic import PolytomicSyncStatusSensor
+from airflow_provider_polytomic.testing import PolytomicEmulator
 
 SYNC = "0d6f3a8e-2b7c-4f15-9a31-6c2e8b4d7f90"
 SUMMARY = {"sync_id": SYNC, "execution_id": "e", "status": "completed", "counts": {}, "errors": []}
@@ -68,3 +73,46 @@ def test_the_trigger_is_told_when_the_wait_began() -> None:
     trigger = sensor()._trigger(SyncWatch(sync_id=SYNC), poll_interval=60, deadline=None)
     _, kwargs = trigger.serialize()
     assert before <= kwargs["waiting_since"] <= time.time()
+
+
+class TaskInstanceStandIn:
+    """What the sensor asks of Airflow's task instance before it defers: somewhere to push the link's URL."""
+
+    def __init__(self) -> None:
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+
+@pytest.mark.parametrize("offset", [120.0, -120.0], ids=["polytomic-ahead", "polytomic-behind"])
+def test_a_restarted_trigger_with_no_execution_yet_finds_the_run_whatever_polytomics_clock_says(
+    offset: float, make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    """The sensor defers before any run exists; the triggerer restarts; meanwhile a run starts and ends. Before,
+    with Polytomic 2 minutes behind, the trigger's anchor (the worker's clock) came after that run on Polytomic's
+    clock: "ended before the anchor", dropped, and the trigger waited until its deadline."""
+    from airflow.providers.common.compat.sdk import TaskDeferred
+
+    emulator.clock_offset = offset
+    sync = emulator.add_sync(
+        executions=[{"appear_after": 1, "steps": [{"status": "running", "polls": 1}, {"status": "completed"}]}]
+    )
+    waiting = PolytomicSyncStatusSensor(
+        task_id="wait", sync_id=sync.id, polytomic_conn_id=make_connection(), deferrable=True, poke_interval=0.05
+    )
+    waiting.timeout = 3  # the trigger's deadline: before, it was reached
+    with pytest.raises(TaskDeferred) as deferred:
+        waiting.execute({"ti": TaskInstanceStandIn()})  # type: ignore[arg-type]
+    trigger = deferred.value.trigger
+    classpath, kwargs = trigger.serialize()
+    assert kwargs["watch"]["anchor"] and not kwargs["watch"].get("execution_id")
+    with emulator.lock:  # the triggerer is down; the run starts and ends
+        sync.reads += 5
+        sync.visible()
+    assert sync.status_of(sync.executions[0]).status == "completed"
+    module, _, name = classpath.rpartition(".")
+    restarted = getattr(importlib.import_module(module), name)(**json.loads(json.dumps(kwargs)))
+    event = asyncio.run(restarted.wait())
+    assert event["verdict"] == "succeeded", event
+    assert event["execution_id"] == sync.executions[0].id
