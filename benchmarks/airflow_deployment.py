@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
-from benchmarks._common import ROOT
+from benchmarks._common import ROOT, Runner
 from benchmarks.triggerer_db import DAG_ID, dag_file
 
 
@@ -43,26 +43,16 @@ class Deployment:
             # The triggerer imports the floor's trigger class from the repository.
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
+        self.runner = Runner(folder)
+        self.runner.env = self.env
         self.cli("db", "migrate")
         with sqlite3.connect(self.db) as connection:
             connection.execute("pragma journal_mode=wal")  # kept in the file: readers and a writer at once
         self.cli("dags", "reserialize")
 
-    def cli(self, *arguments: str, extra: dict[str, str] | None = None, timeout: float = 600) -> str:
-        with open(self.folder / "airflow-cli.log", "a", encoding="utf-8") as log:
-            completed = subprocess.run(  # noqa: S603 - the venv's own airflow
-                [self.airflow, *arguments],
-                env={**self.env, **(extra or {})},
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        if completed.returncode != 0:
-            raise RuntimeError(f"airflow {' '.join(arguments)} failed; see {self.folder / 'airflow-cli.log'}")
-        return completed.stdout
+    def cli(self, *arguments: str) -> None:
+        """``airflow ARGUMENTS`` in the deployment (its output kept in the folder)."""
+        self.runner.run(f"airflow-{'-'.join(arguments)}", ["-m", "airflow", *arguments], timeout=600)
 
     def newest_triggerer_job(self) -> int:
         with sqlite3.connect(self.db, timeout=30) as connection:
@@ -73,21 +63,9 @@ class Deployment:
 
     def defer(self, phase: str, variant: str, scenario: Path, url: str, interval: float) -> None:
         """The phase's deferred tasks and their triggers (``benchmarks.triggerer_db``), spread over one interval."""
-        log = self.folder / f"defer-{phase}.log"
         arguments = ["--phase", phase, "--variant", variant, "--queue", f"bench-{phase}", "--scenario", str(scenario)]
         arguments += ["--url", url, "--interval", str(interval), "--ramp", str(interval)]
-        with open(log, "w", encoding="utf-8") as stderr:
-            completed = subprocess.run(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", "benchmarks.triggerer_db", "defer", *arguments],
-                env=self.env,
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                timeout=600,
-                check=False,
-            )
-        if completed.returncode != 0:
-            raise RuntimeError(f"deferring the {phase} tasks failed; see {log}")
+        self.runner.run(f"defer-{phase}", ["-m", "benchmarks.triggerer_db", "defer", *arguments], timeout=600)
 
     def start_triggerer(self, phase: str, level: str, extra: dict[str, str], limit: float) -> subprocess.Popen[bytes]:
         command = [self.airflow, "triggerer", "--queues", f"bench-{phase}", "--skip-serve-logs"]
