@@ -36,7 +36,7 @@ def outcome_of(execution: Execution, kind: SyncKind) -> str | None:
 
 def outcomes(value: Sequence[str] | str) -> tuple[str, ...]:
     """``outcomes`` as given to the watcher: a non-empty choice of :data:`OUTCOMES`, in one order."""
-    chosen = [value] if isinstance(value, str) else list(value)
+    chosen = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else []
     unknown = [item for item in chosen if item not in OUTCOMES]
     if unknown or not chosen:
         raise PolytomicConfigError(
