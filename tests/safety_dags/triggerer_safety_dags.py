@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow.sdk import DAG, Asset, AssetWatcher, task
@@ -20,6 +20,7 @@ from airflow_provider_polytomic.sensors.polytomic import PolytomicSyncStatusSens
 from airflow_provider_polytomic.triggers.polytomic_events import PolytomicSyncCompletionTrigger
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+DEFAULTS: dict[str, Any] = {"retries": 1, "retry_delay": timedelta(seconds=1)}
 #: What the rows claim as their writer: a newer provider.
 WRITER = "9.9.9"
 
@@ -40,18 +41,17 @@ class RowWriter(BaseEventTrigger):  # type: ignore[misc]
 
 
 class SkewedSensor(PolytomicSyncStatusSensor):
-    """The deferrable sensor, its trigger row changed: ``change`` merged in (``watch`` into the watch), ``drop``
-    left out."""
+    """The deferrable sensor, its trigger row changed: ``change`` merged in (``watch`` into the watch)."""
 
-    def __init__(self, *, change: dict[str, Any], drop: tuple[str, ...] = (), **kwargs: Any) -> None:
+    def __init__(self, *, change: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.change, self.drop = change, drop
+        self.change = change
 
     def _trigger(self, *args: Any, **kwargs: Any) -> Any:
         classpath, row = super()._trigger(*args, **kwargs).serialize()
         change = dict(self.change)
         row = {**row, "provider_version": WRITER, **change, "watch": {**row["watch"], **change.pop("watch", {})}}
-        return RowWriter(classpath, {key: value for key, value in row.items() if key not in self.drop})
+        return RowWriter(classpath, row)
 
 
 SENSOR: dict[str, Any] = {"deferrable": True, "poke_interval": 1, "timeout": 300}
@@ -60,13 +60,15 @@ BAD: dict[str, dict[str, Any]] = {
     "unknown_watch_option": {"change": {"watch": {"only_full_syncs": True}}},
     "zero_poll_interval": {"change": {"poll_interval": 0}},
     "unknown_kind": {"change": {"watch": {"kind": "cdc"}}},
-    # A row without the version mark (as written before it existed, or by hand): the constructor raises a
-    # TypeError, which Airflow turns into a failed trigger.
-    "unmarked_unknown_kind": {"change": {"watch": {"kind": "cdc"}}, "drop": ("provider_version", "ignorable")},
 }
+# Not here: a row without the version mark (its constructor raises TypeError, and Airflow fails the trigger).
+# Airflow 3.3 then keeps that trigger id as running until the triggerer restarts, and SQLite reuses ids, so a
+# retry's new trigger can get that id and never start; tests/unit/sensors/test_polytomic.py covers the message.
 
 # conf: {"sync": a sync that completes soon, "stuck": one that runs on (the bad tasks must defer)}
-with DAG(dag_id="triggerer_safety", schedule=None, start_date=START, default_args={"retries": 0}):
+# Retries only absorb Airflow 3.3's own executor race (a deferral's exit reported after the resumed try was
+# queued: "task-state-changed-externally"), which a trigger that fires at once meets on a loaded machine.
+with DAG(dag_id="triggerer_safety", schedule=None, start_date=START, default_args=DEFAULTS):
     PolytomicSyncStatusSensor(task_id="valid", sync_id="{{ dag_run.conf['sync'] }}", **SENSOR)
     for task_id, skew in BAD.items():
         SkewedSensor(task_id=task_id, sync_id="{{ dag_run.conf['stuck'] }}", **skew, **SENSOR)
