@@ -17,18 +17,10 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_polytomic.testing import PolytomicEmulator
-from tests.airflow_processes import AirflowDeployment, airflow_deployment
+from tests.airflow_processes import AIRFLOW_3_PROCESSES, AirflowDeployment, airflow_deployment
 from tests.conftest import API_KEY, ORG_ID
 
-try:
-    from airflow.providers.common.compat.sdk import AIRFLOW_V_3_0_PLUS
-except ImportError:  # pragma: no cover
-    AIRFLOW_V_3_0_PLUS = False
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the Airflow 3 process model (api-server, dag-processor)"),
-]
+pytestmark = AIRFLOW_3_PROCESSES
 
 DAGS = Path(__file__).resolve().parents[1] / "safety_dags"
 DAG_ID = "triggerer_safety"
