@@ -208,7 +208,16 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
         error = str((next_kwargs or {}).get("error", "unknown"))
         if error in _TRIGGER_TIMEOUT_ERRORS:
             return AirflowSensorTimeout(f"Timed out waiting for Polytomic sync {sync_id}.")
-        return PolytomicError(f"The Polytomic trigger failed ({error}); see the task log.")
+        # Airflow passes the trigger's traceback; its last line is the one reason a user can act on (e.g. a trigger
+        # row the triggerer's provider version cannot build), which the triggerer's log alone would otherwise hold.
+        lines = (next_kwargs or {}).get("traceback")
+        last = (
+            [line.strip() for line in lines if isinstance(line, str) and line.strip()]
+            if isinstance(lines, list)
+            else []
+        )
+        reason = f": {last[-1]:.500}" if last else "; see the task log."
+        return PolytomicError(f"The Polytomic trigger failed ({error}){reason}")
 
     def _trigger(
         self, watch: SyncWatch, *, poll_interval: float, deadline: float | None, anchor: str | None = None

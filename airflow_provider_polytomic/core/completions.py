@@ -4,13 +4,15 @@ says, and the ledger that makes each execution fire once. ``triggers/polytomic_e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_provider_polytomic.core.bounds import poll_interval
 from airflow_provider_polytomic.core.clock import polytomic_now
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
+from airflow_provider_polytomic.core.ids import validate_id
 from airflow_provider_polytomic.core.models import Execution, ExecutionPage, SyncKind
 from airflow_provider_polytomic.core.scan import NewestFirstScan
 from airflow_provider_polytomic.core.status import Ending, classify, finished, judge
@@ -38,7 +40,7 @@ def outcome_of(execution: Execution, kind: SyncKind) -> str | None:
 
 def outcomes(value: Sequence[str] | str) -> tuple[str, ...]:
     """``outcomes`` as given to the watcher: a non-empty choice of :data:`OUTCOMES`, in one order."""
-    chosen = [value] if isinstance(value, str) else list(value)
+    chosen = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else []
     unknown = [item for item in chosen if item not in OUTCOMES]
     if unknown or not chosen:
         raise PolytomicConfigError(
@@ -46,6 +48,47 @@ def outcomes(value: Sequence[str] | str) -> tuple[str, ...]:
             f"got {value!r:.120}."
         )
     return tuple(item for item in OUTCOMES if item in chosen)  # one order, so equal choices serialize equally
+
+
+#: Seconds between retries while Polytomic refuses the watcher (401/403/404, a broken connection).
+DEFAULT_PERMANENT_ERROR_INTERVAL = 300.0
+#: The arguments of a watcher that cannot run with its row (it only reports that, naming the sync).
+PLACEHOLDER_ARGUMENTS: dict[str, Any] = {
+    "polytomic_conn_id": "polytomic_default",
+    "outcomes": list(DEFAULT_OUTCOMES),
+    "poll_interval": 60.0,
+    "watermark": None,
+    "kind": SyncKind.MODEL.value,
+    "permanent_error_interval": DEFAULT_PERMANENT_ERROR_INTERVAL,
+}
+
+
+def watcher_arguments(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The watcher's arguments (``sync_id``, ``polytomic_conn_id``, ``outcomes``, ``poll_interval``, ``watermark``,
+    ``kind``, ``permanent_error_interval``) checked, as it serializes them; raises naming the first bad one."""
+    owner = "PolytomicSyncCompletionTrigger"
+    conn_id, kind, watermark = given["polytomic_conn_id"], given["kind"], given["watermark"]
+    if not isinstance(conn_id, str) or not conn_id.strip():
+        raise PolytomicConfigError(f"{owner} polytomic_conn_id must name an Airflow connection; got {conn_id!r:.60}.")
+    if kind not in [item.value for item in SyncKind]:  # a list: any value compares, hashable or not
+        raise PolytomicConfigError(f"{owner} kind must be 'model' or 'bulk', got {kind!r:.40}.")
+    try:
+        readable = watermark is None or parse_timestamp(watermark) is not None
+    except (TypeError, ValueError, OverflowError):
+        readable = False
+    if not readable:
+        raise PolytomicConfigError(f"{owner} watermark must be ISO 8601, got {watermark!r:.60}.")
+    return {
+        "sync_id": validate_id(given["sync_id"], "sync id"),
+        "polytomic_conn_id": conn_id,
+        "outcomes": list(outcomes(given["outcomes"])),
+        "poll_interval": poll_interval(given["poll_interval"], f"{owner} poll_interval"),
+        "watermark": watermark,
+        "kind": kind,
+        "permanent_error_interval": poll_interval(
+            given["permanent_error_interval"], f"{owner} permanent_error_interval"
+        ),
+    }
 
 
 def scan_since(ledger: CompletionLedger, kind: SyncKind) -> NewestFirstScan:

@@ -41,6 +41,14 @@ class PolytomicConfigError(PolytomicError):
     """The Airflow connection is incomplete or malformed (missing key, bad URL, bad extra)."""
 
 
+class PolytomicTriggerArgumentError(PolytomicConfigError, TypeError):
+    """A trigger built by hand (a DAG author's) with arguments it cannot run with.
+
+    Also a ``TypeError``: the one exception Airflow's triggerer catches from a trigger's constructor (it then
+    fails that trigger alone); anything else ends the triggerer and every deferred task on it.
+    """
+
+
 class PolytomicInvalidIdError(PolytomicError, ValueError):
     """A sync or execution id is not a UUID; raised before any request is sent."""
 

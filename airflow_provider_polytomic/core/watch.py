@@ -56,7 +56,10 @@ class SyncWatch:
     completed_after: datetime | None = None
     anchor: datetime | None = None
     #: Options a DAG author sets (on the sensors and start operators, under the same name) are marked
-    #: ``author``: every watch a task makes gets them from the task (:data:`AUTHOR_OPTIONS`).
+    #: ``author``: every watch a task makes gets them from the task (:data:`AUTHOR_OPTIONS`). Every option so far
+    #: can change the verdict; one that cannot (a hint for log lines) is marked ``ignorable``: a trigger of an
+    #: older version that does not know it then drops it with a warning instead of failing
+    #: (:data:`IGNORABLE_OPTIONS`, :mod:`~airflow_provider_polytomic.core.trigger_args`).
     fail_on_record_errors: bool = field(default=True, metadata={"author": True})
     kind: SyncKind = SyncKind.MODEL
     #: An anchor on this process's clock (a reschedule-mode sensor's first poke), put on Polytomic's clock with
@@ -82,7 +85,7 @@ class SyncWatch:
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> SyncWatch:
         """The watch :meth:`to_dict` described (ids checked, timestamps parsed); a missing or null option takes
-        its default."""
+        its default. A value of the wrong type is a :class:`PolytomicConfigError` naming the option."""
         state = checked_options(state)
         options = {name: _from_json(name, state[name]) for name in WATCH_OPTIONS if state.get(name) not in (None, "")}
         return cls(**options)
@@ -192,13 +195,19 @@ WATCH_OPTIONS = tuple(
 )
 #: The options a task passes to its watches from its own attributes of the same name.
 AUTHOR_OPTIONS = tuple(item.name for item in fields(SyncWatch) if item.metadata.get("author"))
+#: The options a reader that does not know them may drop (see the note on the fields).
+IGNORABLE_OPTIONS = tuple(item.name for item in fields(SyncWatch) if item.metadata.get("ignorable"))
 #: The options that are instants (ISO 8601 text across the boundary).
 _TIMESTAMPS = frozenset(item.name for item in fields(SyncWatch) if "datetime" in str(item.type))
+_FLAGS = frozenset(item.name for item in fields(SyncWatch) if str(item.type) == "bool")
+_KINDS = frozenset(item.name for item in fields(SyncWatch) if "SyncKind" in str(item.type))
 
 
 def checked_options(state: dict[str, Any]) -> dict[str, Any]:
     """``state`` if it names a sync and only watch options (a trigger checks this when it is made; the values
     are checked when the watch is built from them)."""
+    if not isinstance(state, dict):
+        raise PolytomicConfigError(f"A Polytomic watch must be a JSON object; got {type(state).__name__}.")
     unknown = set(state) - set(WATCH_OPTIONS)
     if unknown or not state.get("sync_id"):
         raise PolytomicConfigError(
@@ -216,4 +225,17 @@ def _to_json(value: Any) -> Any:
 
 
 def _from_json(name: str, value: Any) -> Any:
-    return parse_timestamp(value) if name in _TIMESTAMPS else value
+    """One option's value read back, or a config error naming the option (never a bare ``ValueError``)."""
+    if name in _TIMESTAMPS:
+        try:
+            return parse_timestamp(value)
+        except (TypeError, ValueError, OverflowError):
+            raise PolytomicConfigError(
+                f"Watch option {name} must be an ISO 8601 timestamp; got {value!r:.60}."
+            ) from None
+    if name in _KINDS and value not in [kind.value for kind in SyncKind]:  # a list: any value compares
+        kinds = " or ".join(repr(kind.value) for kind in SyncKind)
+        raise PolytomicConfigError(f"Watch option {name} must be {kinds}; got {value!r:.60}.")
+    if name in _FLAGS and not isinstance(value, bool):
+        raise PolytomicConfigError(f"Watch option {name} must be true or false; got {value!r:.60}.")
+    return value

@@ -42,23 +42,24 @@ import airflow.triggers.base as _triggers_base
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_polytomic.core import protocol
-from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
 from airflow_provider_polytomic.core.clock import polytomic_now
 from airflow_provider_polytomic.core.completions import (
     DEFAULT_OUTCOMES,
+    DEFAULT_PERMANENT_ERROR_INTERVAL,
     OUTCOMES,
+    PLACEHOLDER_ARGUMENTS,
     CompletionLedger,
     completion_payload,
     newly_finished,
     outcome_of,
     scan_since,
     starting_watermark,
+    watcher_arguments,
 )
-from airflow_provider_polytomic.core.completions import outcomes as checked_outcomes
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID
-from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
-from airflow_provider_polytomic.core.ids import validate_id
+from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicTriggerArgumentError, is_transient
 from airflow_provider_polytomic.core.models import Execution, SyncKind
+from airflow_provider_polytomic.core.trigger_args import ArgumentCheck, row_marks
 from airflow_provider_polytomic.core.values import parse_timestamp
 from airflow_provider_polytomic.triggers.asset_state_store import AssetStateStore
 from airflow_provider_polytomic.triggers.polytomic import error_backoff
@@ -74,9 +75,6 @@ else:
 
 #: Whether this Airflow can schedule DAGs on asset watchers (Airflow 3).
 EVENT_DRIVEN_SCHEDULING = hasattr(_triggers_base, "BaseEventTrigger")
-
-#: Seconds between retries while Polytomic refuses the watcher (401/403/404, a broken connection).
-DEFAULT_PERMANENT_ERROR_INTERVAL = 300.0
 
 
 class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
@@ -96,7 +94,12 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         when the watcher starts. With the asset state store it applies only until the watcher has saved its ledger.
     :param kind: ``"model"`` (default) or ``"bulk"``.
     :param permanent_error_interval: Seconds between retries while Polytomic refuses the watcher.
+    :param provider_version, ignorable: Written by :meth:`serialize`, never by hand; with them a bad argument is
+        an ERROR in the triggerer's log, not an exception in the triggerer (:mod:`..core.trigger_args`).
     """
+
+    #: Arguments that cannot change which events fire: an older version that does not know them drops them.
+    IGNORABLE_ARGUMENTS: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -108,45 +111,48 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         watermark: str | None = None,
         kind: str = "model",
         permanent_error_interval: float = DEFAULT_PERMANENT_ERROR_INTERVAL,
+        provider_version: str | None = None,
+        ignorable: list[str] | None = None,
+        **unknown: Any,
     ) -> None:
         if not EVENT_DRIVEN_SCHEDULING:
             import airflow
 
-            raise PolytomicError(
+            raise PolytomicTriggerArgumentError(
                 "PolytomicSyncCompletionTrigger needs Airflow 3: it runs in an AssetWatcher (event-driven "
                 f"scheduling), which Airflow {airflow.__version__} does not have. On Airflow 2, wait for the sync "
                 "in a DAG with PolytomicSyncStatusSensor instead."
             )
         super().__init__()  # type: ignore[no-untyped-call]
-        self.sync_id = validate_id(sync_id, "sync id")
-        self.polytomic_conn_id = polytomic_conn_id
-        self.outcomes = checked_outcomes(outcomes)
-        self.poll_interval = checked_interval(poll_interval, "PolytomicSyncCompletionTrigger poll_interval")
-        self.permanent_error_interval = checked_interval(
-            permanent_error_interval, "PolytomicSyncCompletionTrigger permanent_error_interval"
+        self.arguments = ArgumentCheck(type(self).__name__, provider_version, ignorable)
+        given = {
+            "sync_id": sync_id,
+            "polytomic_conn_id": polytomic_conn_id,
+            "outcomes": outcomes,
+            "poll_interval": poll_interval,
+            "watermark": watermark,
+            "kind": kind,
+            "permanent_error_interval": permanent_error_interval,
+        }
+        checked = self.arguments.run(
+            lambda: {**self.arguments.known(unknown, (), "argument"), **watcher_arguments(given)}
         )
-        if kind not in {item.value for item in SyncKind}:
-            raise PolytomicError(f"PolytomicSyncCompletionTrigger kind must be 'model' or 'bulk', got {kind!r:.40}.")
-        self.kind = SyncKind(kind).value
-        if watermark is not None and not _is_timestamp(watermark):
-            raise PolytomicError(f"PolytomicSyncCompletionTrigger watermark must be ISO 8601, got {watermark!r:.60}.")
-        self.watermark = watermark
+        # A row it cannot run with is kept as it came (serialize() writes it back), and run() only reports it.
+        self._given = {**given, "provider_version": provider_version, "ignorable": ignorable, **unknown}
+        self._kwargs: dict[str, Any] = checked or {**PLACEHOLDER_ARGUMENTS, "sync_id": f"{sync_id!s:.60}"}
+        self.sync_id: str = self._kwargs["sync_id"]
+        self.polytomic_conn_id: str = self._kwargs["polytomic_conn_id"]
+        self.outcomes: tuple[str, ...] = tuple(self._kwargs["outcomes"])
+        self.poll_interval: float = self._kwargs["poll_interval"]
+        self.watermark: str | None = self._kwargs["watermark"]
+        self.kind: str = self._kwargs["kind"]
+        self.permanent_error_interval: float = self._kwargs["permanent_error_interval"]
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "sync_id": self.sync_id,
-                "polytomic_conn_id": self.polytomic_conn_id,
-                "outcomes": list(self.outcomes),
-                "poll_interval": self.poll_interval,
-                # While running: the ledger's high-water mark, so a trigger rebuilt from these kwargs fires no
-                # execution this one handled.
-                "watermark": self.watermark,
-                "kind": self.kind,
-                "permanent_error_interval": self.permanent_error_interval,
-            },
-        )
+        # While running, ``watermark`` is the ledger's high-water mark: a trigger rebuilt from these kwargs fires
+        # no execution this one handled.
+        kwargs = {**self._kwargs, "watermark": self.watermark, **row_marks(self.IGNORABLE_ARGUMENTS)}
+        return f"{type(self).__module__}.{type(self).__qualname__}", self._given if self.arguments.problem else kwargs
 
     @property
     def state_key(self) -> str:
@@ -162,6 +168,11 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         # Imported here: only the triggerer needs aiohttp, never a DAG file.
         from airflow_provider_polytomic.hooks.polytomic_async import AsyncPolytomicClient
 
+        while self.arguments.problem is not None:  # a row it cannot run: say so, fire nothing, never exit
+            self.log.error("%s No asset events fire until that is fixed.", self.arguments.problem)
+            await asyncio.sleep(self.permanent_error_interval)
+        if warning := self.arguments.ignored_warning():
+            self.log.warning(warning)
         kind = SyncKind(self.kind)
         store = self._state_store()
         ledger: CompletionLedger | None = None
@@ -289,7 +300,9 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
 
     def _after_error(self, error: Exception, failures: int) -> tuple[float, bool]:
         """Log ``error``; the pause before the next attempt, and whether the error is permanent."""
-        permanent, text = self._describe(error)
+        # Only a PolytomicError can be permanent (needs a person); anything else is unexpected and retried.
+        permanent = isinstance(error, PolytomicError) and not is_transient(error)
+        text = str(error) if isinstance(error, PolytomicError) else f"Unexpected {type(error).__name__}: {error}."
         if permanent:
             pause = max(self.poll_interval, self.permanent_error_interval)
             self.log.error(
@@ -304,19 +317,6 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         pause = error_backoff(self.poll_interval, failures)
         self.log.warning("%s Watching Polytomic sync %s again in %g s.", text, self.sync_id, pause)
         return pause, False
-
-    def _describe(self, error: Exception) -> tuple[bool, str]:
-        """Whether ``error`` is permanent (needs a person), and what to say about it."""
-        if isinstance(error, PolytomicError):
-            return not is_transient(error), str(error)
-        return False, f"Unexpected {type(error).__name__}: {error}."
-
-
-def _is_timestamp(value: Any) -> bool:
-    try:
-        return parse_timestamp(value) is not None
-    except (TypeError, ValueError):
-        return False
 
 
 __all__ = [

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
+from airflow_provider_polytomic.core.errors import PolytomicConfigError
 from airflow_provider_polytomic.core.models import ExecutionPage, SyncStatus
 from airflow_provider_polytomic.core.status import Verdict
 from airflow_provider_polytomic.core.watch import SyncWatch
@@ -106,3 +109,27 @@ def test_the_anchor_a_trigger_gets_is_polytomics_now_and_a_local_anchor_never_cr
     ours = datetime.now(timezone.utc)
     assert abs(watch.polytomic_now() - (ours - timedelta(minutes=2))) < timedelta(seconds=5)
     assert "local_anchor" not in WATCH_OPTIONS and "local_anchor" not in SyncWatch(SYNC, local_anchor=T0).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "complaint"),
+    [
+        ("kind", "cdc", "kind must be 'model' or 'bulk'"),
+        ("kind", {"model": 1}, "kind must be"),
+        ("completed_after", 5, "completed_after must be an ISO 8601 timestamp"),
+        ("completed_after", "yesterday", "completed_after must be an ISO 8601 timestamp"),
+        ("anchor", ["2026-01-01"], "anchor must be an ISO 8601 timestamp"),
+        ("fail_on_record_errors", "false", "fail_on_record_errors must be true or false"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_a_config_error_naming_the_option(
+    option: str, value: object, complaint: str
+) -> None:
+    # Never a bare ValueError (a trigger turns config errors into its error event), never a silent bool("false").
+    with pytest.raises(PolytomicConfigError, match=complaint):
+        SyncWatch.from_dict({"sync_id": SYNC, option: value})
+
+
+def test_a_watch_that_is_not_an_object_is_a_config_error() -> None:
+    with pytest.raises(PolytomicConfigError, match="must be a JSON object"):
+        SyncWatch.from_dict(["sync_id"])  # type: ignore[arg-type]

@@ -116,3 +116,21 @@ def test_a_restarted_trigger_with_no_execution_yet_finds_the_run_whatever_polyto
     event = asyncio.run(restarted.wait())
     assert event["verdict"] == "succeeded", event
     assert event["execution_id"] == sync.executions[0].id
+
+
+@pytest.mark.parametrize("soft_fail", [False, True])
+def test_a_trigger_the_triggerer_could_not_build_fails_the_task_naming_why(soft_fail: bool) -> None:
+    # What Airflow sends when a trigger's constructor raised TypeError (a row without the version mark): the
+    # reason is the traceback's last line, which otherwise only the triggerer's own log would show.
+    import traceback
+
+    from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
+
+    try:
+        PolytomicSyncStatusTrigger(sync_id=SYNC, kind="cdc")
+    except TypeError as error:
+        lines = traceback.format_exception(type(error), error, error.__traceback__)
+    with pytest.raises(PolytomicError, match=r"failed \(Trigger failure\): .*kind must be 'model' or 'bulk'"):
+        sensor(soft_fail=soft_fail).resume_execution("__fail__", {"error": "Trigger failure", "traceback": lines}, {})
+    with pytest.raises(PolytomicError, match="see the task log"):  # no traceback: as before
+        sensor(soft_fail=soft_fail).resume_execution("__fail__", {"error": "Trigger failure"}, {})

@@ -215,8 +215,78 @@ def test_airflow_encodes_the_watcher_and_decodes_it_unchanged(make_connection: C
     ],
 )
 def test_bad_arguments_fail_when_the_dag_is_parsed(arguments: dict[str, Any], complaint: str) -> None:
-    with pytest.raises(PolytomicError, match=complaint):
+    with pytest.raises(PolytomicError, match=complaint) as raised:
         PolytomicSyncCompletionTrigger(**arguments)
+    assert isinstance(raised.value, TypeError)  # the one exception a triggerer survives
+
+
+#: Rows a provider of another version might have written, one bad argument at a time, and what the error names.
+NEWER = "9.9.9"
+BAD_ROWS = {
+    "an unknown argument": ({"shared_stream": True}, "'shared_stream'"),
+    "an unknown outcome": ({"outcomes": ["completed"]}, "outcomes must be"),
+    "outcomes that are a number": ({"outcomes": 5}, "outcomes"),
+    "an unknown kind": ({"kind": "cdc"}, "kind must be"),
+    "a kind of the wrong type": ({"kind": ["model"]}, "kind must be"),
+    "a sync id that is not a UUID": ({"sync_id": "{{ params.sync_id }}"}, "must be a UUID"),
+    "a zero poll_interval": ({"poll_interval": 0}, "poll_interval must be"),
+    "a text permanent_error_interval": ({"permanent_error_interval": "soon"}, "permanent_error_interval must be"),
+    "a watermark as prose": ({"watermark": "yesterday"}, "watermark must be ISO 8601"),
+    "a watermark as a number": ({"watermark": 5}, "watermark must be ISO 8601"),
+    "no connection id": ({"polytomic_conn_id": None}, "polytomic_conn_id must name"),
+}
+
+
+@needs_airflow_3
+@pytest.mark.parametrize("case", sorted(BAD_ROWS))
+def test_a_row_this_version_cannot_run_is_logged_as_an_error_and_fires_nothing(
+    case: str, make_connection: Callable[..., str], emulator: PolytomicEmulator, logs: Callable[[], str]
+) -> None:
+    changed, named = BAD_ROWS[case]
+    emulator.add_sync(id=SYNC, executions=[completes(0)])
+    classpath, kwargs = build_watcher(make_connection()).serialize()
+    row = {**kwargs, "permanent_error_interval": 0.1, **changed, "provider_version": NEWER}
+    trigger = rebuild(classpath, row)  # Airflow catches only TypeError here: anything else kills the triggerer
+
+    async def scenario() -> None:
+        async with Watcher(trigger) as watcher:
+            await watcher.until("the error in the log", lambda: named in logs())
+            await asyncio.sleep(0.3)
+            assert watcher.task is not None and not watcher.task.done(), "the watcher ended (Airflow would restart it)"
+        assert watcher.events == []
+
+    run(scenario)
+    text = logs()
+    assert "PolytomicSyncCompletionTrigger cannot run" in text and "No asset events fire" in text
+    assert f"airflow-provider-polytomic {NEWER}" in text and "Run the same provider version" in text
+    assert emulator.requests == []  # nothing polled on arguments it cannot trust
+    assert trigger.serialize() == (classpath, {**row, "ignorable": None} if "ignorable" not in row else row)
+
+
+@needs_airflow_3
+def test_an_unknown_argument_the_writer_marked_ignorable_is_dropped_with_a_warning(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator, logs: Callable[[], str]
+) -> None:
+    sync = emulator.add_sync(id=SYNC, executions=[completes(0)])
+    classpath, kwargs = build_watcher(make_connection()).serialize()
+    kwargs.update(poll_interval=0.01, label="orders", provider_version=NEWER, ignorable=["label"])
+    trigger = rebuild(classpath, kwargs)
+
+    async def scenario() -> None:
+        async with Watcher(trigger) as watcher:
+            await watcher.events_reach(1)
+        assert watcher.ids() == [sync.executions[0].id]
+
+    run(scenario)
+    assert "ignores 'label'" in logs()
+
+
+@needs_airflow_3
+def test_serialize_says_which_version_wrote_the_row(make_connection: Callable[..., str]) -> None:
+    from airflow_provider_polytomic import __version__
+
+    kwargs = build_watcher(make_connection()).serialize()[1]
+    assert kwargs["provider_version"] == __version__ and kwargs["ignorable"] == []
 
 
 # ---------------------------------------------------------------------------------------------------------
