@@ -129,6 +129,28 @@ class PolytomicBadResponseError(PolytomicError):
     """Polytomic answered 2xx with a body this provider cannot read."""
 
 
+class PolytomicExecutionGoneError(PolytomicError):
+    """Polytomic answered 404 to a read of one execution: it no longer exists (deleted, or the connection now
+    reaches another organization). Not transient: the same read answers the same."""
+
+    def __init__(self, message: str, *, sync_id: str | None, execution_id: str | None) -> None:
+        super().__init__(message)
+        self.sync_id = sync_id
+        self.execution_id = execution_id
+
+
+def execution_gone(error: BaseException) -> PolytomicExecutionGoneError | None:
+    """``error`` as "the execution no longer exists" when it says so (a 404 to a read of one execution), else
+    None. The one answer, asked by the sensor and the trigger."""
+    if isinstance(error, PolytomicExecutionGoneError):
+        return error
+    if isinstance(error, PolytomicNotFoundError) and error.context.execution_id and error.context.method == "GET":
+        return PolytomicExecutionGoneError(
+            str(error), sync_id=error.context.sync_id, execution_id=error.context.execution_id
+        )
+    return None
+
+
 def is_transient(error: BaseException) -> bool:
     """The provider's one answer to "may trying again later help?", asked by the retry policy, the sensor, the
     operators and both triggers.

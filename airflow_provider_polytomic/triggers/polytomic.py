@@ -12,7 +12,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_polytomic.core.bounds import bounded_number, first_poll_delay
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID
-from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicError, is_transient
+from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicError, execution_gone, is_transient
 from airflow_provider_polytomic.core.status import Outcome, Verdict
 from airflow_provider_polytomic.core.trigger_args import ArgumentCheck, row_marks
 from airflow_provider_polytomic.core.wait_log import STILL_WAITING_OPTION, WaitLog, still_waiting_interval, wait_began
@@ -168,7 +168,8 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                         judgement = watch.observe(await client.run(watch.next_call(), max_age=max_age))
                 except PolytomicError as error:
                     if not is_transient(error):
-                        return Outcome("error", str(error), watch.sync_id, watch.execution_id).to_event()
+                        gone = execution_gone(error) is not None  # the task then ends its wait (and looks afresh)
+                        return Outcome("error", str(error), watch.sync_id, watch.execution_id, gone=gone).to_event()
                     # Still transient after the request's own retries: keep watching, backing off.
                     failures += 1
                     last_error = error

@@ -11,11 +11,16 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException
 
-from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicSyncFailedError
+from airflow_provider_polytomic.core.errors import (
+    PolytomicError,
+    PolytomicExecutionGoneError,
+    PolytomicSyncFailedError,
+)
 from airflow_provider_polytomic.sensors.polytomic import PolytomicSyncStatusSensor
 from airflow_provider_polytomic.testing import PolytomicEmulator
 
 SYNC = "0d6f3a8e-2b7c-4f15-9a31-6c2e8b4d7f90"
+RUN = "5b0c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d"
 SUMMARY = {"sync_id": SYNC, "execution_id": "e", "status": "completed", "counts": {}, "errors": []}
 
 
@@ -134,3 +139,16 @@ def test_a_trigger_the_triggerer_could_not_build_fails_the_task_naming_why(soft_
         sensor(soft_fail=soft_fail).resume_execution("__fail__", {"error": "Trigger failure", "traceback": lines}, {})
     with pytest.raises(PolytomicError, match="see the task log"):  # no traceback: as before
         sensor(soft_fail=soft_fail).resume_execution("__fail__", {"error": "Trigger failure"}, {})
+
+
+def test_the_followed_run_gone_fails_saying_the_next_try_looks_afresh_unless_the_author_named_it() -> None:
+    gone = {**event("error"), "execution_id": RUN, "message": "Polytomic answered GET ... with HTTP 404", "gone": True}
+    with pytest.raises(PolytomicExecutionGoneError) as raised:
+        sensor(soft_fail=True).resume_execution("execute_complete", {"event": gone}, {})
+    assert f"execution {RUN}, which this task was following, no longer exists" in str(raised.value)
+    assert "the next try of this task will look afresh" in str(raised.value)
+    assert "HTTP 404" in str(raised.value)
+    # The DAG names the execution: no other to look for, so the message is Polytomic's alone.
+    with pytest.raises(PolytomicExecutionGoneError) as raised:
+        sensor(execution_id=RUN).resume_execution("execute_complete", {"event": gone}, {})
+    assert "look afresh" not in str(raised.value)

@@ -396,3 +396,21 @@ def test_ignorable_is_honoured_only_in_a_row_and_only_for_the_names_listed(emula
     (event,) = asyncio.run(events_of(from_row(row)))
     assert event["verdict"] == "error" and "'only_full_syncs'" in event["message"]
     assert "'log_hint'" not in event["message"]
+
+
+def test_a_404_on_the_followed_execution_says_it_is_gone_and_on_the_sync_does_not(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    sync = emulator.add_sync(id=SYNC, executions=[{"steps": [{"status": "running", "polls": 10_000}]}])
+    followed = sync.executions[0].id
+    emulator.add_fault("status", path=f"/api/syncs/{SYNC}/executions/{followed}", status=404)
+    conn = make_connection()
+    event = asyncio.run(
+        PolytomicSyncStatusTrigger(
+            sync_id=SYNC, execution_id=followed, polytomic_conn_id=conn, poll_interval=0.05
+        ).wait()
+    )
+    assert (event["verdict"], event["gone"], event["execution_id"]) == ("error", True, followed)
+    unknown = "1c9e4a7b-0d2f-4e6a-9b8c-3f5e7d9a1b2c"
+    event = asyncio.run(PolytomicSyncStatusTrigger(sync_id=unknown, polytomic_conn_id=conn, poll_interval=0.05).wait())
+    assert (event["verdict"], event["gone"]) == ("error", False)
