@@ -18,8 +18,8 @@ EXTRA_FIELDS: dict[str, dict[str, Any]] = {
     },
     "timeout": {
         "label": "Request timeout (seconds)",
-        "description": "How long one API request may take as a whole. Leave empty for 30 (at most 600).",
-        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 600},
+        "description": "How long one API request may take as a whole. Leave empty for 30 (0.1 to 600).",
+        "schema": {"type": ["number", "null"], "minimum": 0.1, "maximum": 600},
     },
     "max_retries": {
         "label": "Max retries",

@@ -1,6 +1,7 @@
 """Waiting for one Polytomic execution to end, as the sensors and the start operators all do: one poll step,
-one conclusion (poke and deferrable alike), one time limit, the deferral to the trigger, and the execution kept
-across tries. One implementation, so all of them have the same outcomes, log lines and return value."""
+one conclusion (poke and deferrable alike), one time limit, and the deferral to the trigger. One implementation,
+so all of them have the same outcomes, log lines and return value. (The sensors' execution kept across tries is
+:mod:`airflow_provider_polytomic.followed_execution`.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, Asset
 
 from airflow_provider_polytomic.core.constants import SyncKind
-from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicSyncFailedError, is_transient
+from airflow_provider_polytomic.core.errors import (
+    PolytomicError,
+    PolytomicExecutionGoneError,
+    PolytomicSyncFailedError,
+    is_transient,
+)
 from airflow_provider_polytomic.lineage import PolytomicLineageMixin
 from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY
 
@@ -24,8 +30,6 @@ if TYPE_CHECKING:
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
     from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
 
-#: Airflow 3.3+ task state store key: the execution a sensor follows, kept across tries and reschedule pokes.
-FOLLOWED_KEY = "polytomic_followed_execution"
 #: Airflow's words for "the deferral timed out" (2.x, then 3.x).
 _TRIGGER_TIMEOUT_ERRORS = frozenset({"Trigger/execution timeout", "Trigger timeout"})
 
@@ -39,8 +43,6 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
     #: Which API (``/api/syncs`` or ``/api/bulk/syncs``) and which status meanings.
     sync_kind: SyncKind = SyncKind.MODEL
     _waiting_since: float | None = None
-    #: The execution id this task instance last wrote to (or read from) the task state store.
-    _remembered: str | None = None
 
     if TYPE_CHECKING:
         log: Any  # from BaseOperator (a logging.Logger on Airflow 2, structlog on 3)
@@ -72,73 +74,6 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
         else:
             self.log.info("%s Waited %.0f s.", judgement.message, waited)
         return judgement
-
-    # -- the followed execution, across tries (Airflow 3.3+) -----------------------------------------------
-
-    def _recall(self, context: Context, sync_id: str) -> str | None:
-        """The execution an earlier try (or reschedule poke) of this task followed, if Airflow kept it.
-
-        A retry after a worker crash is a new process: without this it would read the sync's current
-        execution, which by then may be a newer run. Airflow 3.3's task state store survives tries; older
-        Airflow has none, and the sensor falls back to what it can see (see the README).
-        """
-        store = self._state_store(context)
-        if store is None:
-            return None
-        self._name_kept = True
-        try:
-            saved = store.get(FOLLOWED_KEY)
-        except Exception as error:  # the store is a convenience: never let it fail the task
-            self.log.warning("Could not read the task state store (%s: %s).", type(error).__name__, error)
-            return None
-        if not isinstance(saved, dict) or saved.get("sync_id") != sync_id:
-            return None
-        self._name_tried = "sync_name" in saved
-        if isinstance(saved.get("sync_name"), str) and self._known_name is None:
-            self._known_name = saved["sync_name"]  # a reschedule poke names the sync without asking again
-        from airflow_provider_polytomic.core.ids import validate_id
-
-        try:
-            remembered = validate_id(saved.get("execution_id"), "execution id")
-        except PolytomicError:
-            return None
-        following = f"Following Polytomic sync {sync_id} execution {remembered}, as an earlier try or poke did."
-        self.log.info(self._named(following, fetch=False))
-        self._remembered = remembered
-        return remembered
-
-    def _remember(self, context: Context, watch: SyncWatch) -> None:
-        """Keep the execution the watch follows for the next try or poke (once per execution)."""
-        if watch.execution_id is None or watch.execution_id == self._remembered:
-            return
-        store = self._state_store(context)
-        if store is None:
-            return
-        try:
-            followed = {"sync_id": watch.sync_id, "execution_id": watch.execution_id}
-            store.set(FOLLOWED_KEY, {**followed, "sync_name": self._sync_name(fetch=False)})
-        except Exception as error:
-            self.log.warning("Could not write the task state store (%s: %s).", type(error).__name__, error)
-            return
-        self._remembered = watch.execution_id
-
-    def _forget(self, context: Context, *, always: bool = False) -> None:
-        """The wait ended (well or badly): a cleared-and-rerun task must look afresh, not follow this one.
-
-        ``always``: delete even if this instance stored nothing (a task resumed from the trigger is a new one).
-        """
-        store = self._state_store(context)
-        if store is None or (self._remembered is None and not always):
-            return
-        try:
-            store.delete(FOLLOWED_KEY)
-        except Exception as error:
-            self.log.warning("Could not clear the task state store (%s: %s).", type(error).__name__, error)
-        self._remembered = None
-
-    @staticmethod
-    def _state_store(context: Context) -> Any:
-        return context.get("task_state_store")  # type: ignore[attr-defined,unused-ignore]
 
     def _poll_once(self, watch: SyncWatch, then: str) -> dict[str, Any] | None:
         """One poll: the summary when the execution ended well, None while waiting or while Polytomic is
@@ -193,6 +128,10 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
             raise PolytomicSyncFailedError(outcome.message, summary=outcome.summary)
         if outcome.verdict == "timeout":
             raise AirflowSensorTimeout(outcome.message)
+        if outcome.gone:
+            raise PolytomicExecutionGoneError(
+                outcome.message, sync_id=outcome.sync_id, execution_id=outcome.execution_id
+            )
         raise PolytomicError(outcome.message)
 
     def _time_limit(self) -> float | None:
@@ -214,7 +153,16 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
         error = str((next_kwargs or {}).get("error", "unknown"))
         if error in _TRIGGER_TIMEOUT_ERRORS:
             return AirflowSensorTimeout(f"Timed out waiting for Polytomic sync {sync_id}.")
-        return PolytomicError(f"The Polytomic trigger failed ({error}); see the task log.")
+        # Airflow passes the trigger's traceback; its last line is the one reason a user can act on (e.g. a trigger
+        # row the triggerer's provider version cannot build), which the triggerer's log alone would otherwise hold.
+        lines = (next_kwargs or {}).get("traceback")
+        last = (
+            [line.strip() for line in lines if isinstance(line, str) and line.strip()]
+            if isinstance(lines, list)
+            else []
+        )
+        reason = f": {last[-1]:.500}" if last else "; see the task log."
+        return PolytomicError(f"The Polytomic trigger failed ({error}){reason}")
 
     def _trigger(
         self, watch: SyncWatch, *, poll_interval: float, deadline: float | None, anchor: str | None = None

@@ -16,20 +16,19 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import parse, payload
+from benchmarks import parse, payload, real_triggerer
 from benchmarks._common import (
     API_KEY,
     ROOT,
+    Runner,
     TlsFiles,
     coalesce_scenario,
-    connection_json,
-    dbt_connection_json,
     emulator_process,
     fleet_scenario,
     listen_overflows,
@@ -38,56 +37,13 @@ from benchmarks._common import (
     write_json,
 )
 
-PARTS = ("fleet", "tls", "coalesce", "poke", "parse", "payload")
+DEFAULT_PARTS = ("fleet", "tls", "coalesce", "poke", "parse", "payload")
+PARTS = (*DEFAULT_PARTS, real_triggerer.PART)  # real Airflow processes, about 11 minutes: asked for by name
 KIB = 1024
 
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-# -- running children -----------------------------------------------------------------------------------
-
-
-class Runner:
-    """Starts the child processes with one environment and keeps their output in the work directory."""
-
-    def __init__(self, workdir: Path, connection_url: str | None = None, tls: TlsFiles | None = None) -> None:
-        self.workdir = workdir
-        self.env = dict(os.environ)
-        self.env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-        self.env.setdefault("AIRFLOW_HOME", str(workdir / "airflow-home"))
-        if connection_url is not None:
-            self.env["AIRFLOW_CONN_POLYTOMIC_DEFAULT"] = connection_json(connection_url, tls.ca if tls else None)
-            self.env["AIRFLOW_CONN_DBT_CLOUD_DEFAULT"] = dbt_connection_json(connection_url)
-        if tls is not None:
-            # The dbt trigger has no CA setting: its aiohttp default context reads OpenSSL's SSL_CERT_FILE.
-            self.env["SSL_CERT_FILE"] = str(tls.ca)
-        self.count = 0
-
-    def run(
-        self, name: str, arguments: Sequence[str], *, timeout: float, python: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        """``python ARGUMENTS`` in a fresh interpreter; its stdout is returned, stderr kept in a log file."""
-        self.count += 1
-        log_path = self.workdir / f"{self.count:03d}-{name}.log"
-        command = [python or sys.executable, *arguments]
-        with open(log_path, "w", encoding="utf-8") as stderr:
-            completed = subprocess.run(  # noqa: S603 - our own interpreter and modules
-                command,
-                cwd=ROOT,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        if completed.returncode != 0:
-            tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
-            raise RuntimeError(f"{name} failed (exit {completed.returncode}); {log_path}:\n{tail}")
-        return completed
 
 
 def last_json_line(text: str) -> dict[str, Any]:
@@ -935,7 +891,11 @@ def machine_lines(info: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke run: small fleets, 1 s polls, few repeats")
-    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of: {', '.join(PARTS)}")
+    parser.add_argument(
+        "--parts",
+        default=",".join(DEFAULT_PARTS),
+        help=f"comma-separated, of: {', '.join(PARTS)} (default: all but the last)",
+    )
     parser.add_argument("--sizes", help="fleet sizes, comma-separated (default 1000,5000; quick 100,300)")
     parser.add_argument("--repeats", type=int, help="fleet pairs per size (default 3 up to 1,000 triggers, else 1)")
     parser.add_argument("--interval", type=float, help="trigger poll interval, s (default 5; quick 1)")
@@ -971,6 +931,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--coalesce-triggers", type=int, help="coalescing: triggers (default 1000; quick 200)")
     parser.add_argument("--coalesce-syncs", type=int, default=20, help="coalescing: the syncs they watch (20)")
+    real_triggerer.add_arguments(parser)
     parser.add_argument("--workdir", default=str(ROOT / ".bench"), help="raw results and logs (default .bench/)")
     args = parser.parse_args(argv)
     args.tls_sizes = [int(size) for size in (args.tls_sizes or ("200" if args.quick else "1000")).split(",")]
@@ -984,6 +945,7 @@ def main(argv: list[str] | None = None) -> int:
     args.interval = args.interval if args.interval is not None else (1.0 if args.quick else 5.0)
     args.poke_rounds, args.poke_calls = (2, 30) if args.quick else (6, 100)
     args.import_repeats, args.dagbag_repeats = (3, 2) if args.quick else (11, 5)
+    real_triggerer.configure(args)
     parts = [part.strip() for part in args.parts.split(",") if part.strip()]
     unknown = set(parts) - set(PARTS)
     if unknown:
@@ -1024,9 +986,11 @@ def main(argv: list[str] | None = None) -> int:
         results["parse"] = bench_parse(workdir, args)
     if "payload" in parts:
         results["payload"] = bench_payload(workdir, args)
+    if real_triggerer.PART in parts:
+        results["real_triggerer"] = real_triggerer.bench(workdir, args, log)
     results["seconds"] = time.monotonic() - started
     rendered = table(results)
-    extra = tls_table(results)
+    extra = "\n".join(part for part in (tls_table(results), real_triggerer.table(results)) if part)
     if extra:
         rendered = rendered + "\n\n" + extra if rows_in(rendered) else extra
     write_json(Path(args.workdir) / "results.json", results)

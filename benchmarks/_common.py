@@ -337,3 +337,44 @@ def emulator_process(scenario: dict[str, Any], workdir: Path, **options: Any) ->
         yield process
     finally:
         process.close()
+
+
+class Runner:
+    """Starts the child processes with one environment and keeps their output in the work directory."""
+
+    def __init__(self, workdir: Path, connection_url: str | None = None, tls: TlsFiles | None = None) -> None:
+        self.workdir = workdir
+        self.env = dict(os.environ)
+        self.env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+        self.env.setdefault("AIRFLOW_HOME", str(workdir / "airflow-home"))
+        if connection_url is not None:
+            self.env["AIRFLOW_CONN_POLYTOMIC_DEFAULT"] = connection_json(connection_url, tls.ca if tls else None)
+            self.env["AIRFLOW_CONN_DBT_CLOUD_DEFAULT"] = dbt_connection_json(connection_url)
+        if tls is not None:
+            # The dbt trigger has no CA setting: its aiohttp default context reads OpenSSL's SSL_CERT_FILE.
+            self.env["SSL_CERT_FILE"] = str(tls.ca)
+        self.count = 0
+
+    def run(
+        self, name: str, arguments: Sequence[str], *, timeout: float, python: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``python ARGUMENTS`` in a fresh interpreter; its stdout is returned, stderr kept in a log file."""
+        self.count += 1
+        log_path = self.workdir / f"{self.count:03d}-{name}.log"
+        command = [python or sys.executable, *arguments]
+        with open(log_path, "w", encoding="utf-8") as stderr:
+            completed = subprocess.run(  # noqa: S603 - our own interpreter and modules
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        if completed.returncode != 0:
+            tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise RuntimeError(f"{name} failed (exit {completed.returncode}); {log_path}:\n{tail}")
+        return completed

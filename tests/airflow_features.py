@@ -35,3 +35,5 @@ TRIGGER_ENCODING = (
     and _has("airflow.serialization.encoders", "encode_trigger")
     and _has("airflow.serialization.decoders", "smart_decode_trigger_kwargs")
 )
+#: Tasks get a task state store (``context["task_state_store"]``), kept across tries: Airflow 3.3.
+TASK_STATE_STORE = _has("airflow.sdk.execution_time.context", "TaskStateStoreAccessor")

@@ -21,12 +21,24 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import pytest
+
 from airflow_provider_polytomic.testing import PolytomicEmulator
 from tests.conftest import API_KEY
+
+try:
+    from airflow.providers.common.compat.sdk import AIRFLOW_V_3_0_PLUS
+except ImportError:  # pragma: no cover
+    AIRFLOW_V_3_0_PLUS = False
 
 ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 DEFAULT_PROCESSES = ("api-server", "scheduler", "dag-processor", "triggerer")
+#: The marks of a test module that starts these processes: e2e, and Airflow 3 only.
+AIRFLOW_3_PROCESSES = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the Airflow 3 process model (api-server, dag-processor)"),
+]
 
 
 def free_port() -> int:

@@ -33,6 +33,7 @@ class Run:
     tries: int
     xcom: dict[str, Any]
     log: str
+    run_id: str = ""
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -75,6 +76,10 @@ def run_dag(dag: Any, conf: dict[str, Any], task_id: str, log: Any) -> Run:
     """
     with _reschedule_dates_as_a_worker_gets_them():
         dag_run = dag.test(run_conf=conf)
+    return _result(dag, dag_run, task_id, log)
+
+
+def _result(dag: Any, dag_run: Any, task_id: str, log: Any) -> Run:
     (ti,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == task_id]
     result = Run(
         state=_state(dag_run.state),
@@ -82,6 +87,7 @@ def run_dag(dag: Any, conf: dict[str, Any], task_id: str, log: Any) -> Run:
         tries=int(ti.try_number),
         xcom=_xcoms(dag.dag_id, dag_run.run_id),
         log=log(),
+        run_id=dag_run.run_id,
     )
     assert API_KEY not in without_airflow_echoes(result.log)
     assert API_KEY not in json.dumps(result.xcom, default=str)
@@ -118,3 +124,59 @@ def _reschedule_dates_as_a_worker_gets_them() -> Iterator[None]:
 
     with mock.patch.object(TaskInstanceOperations, "get_reschedule_start_date", validated):
         yield
+
+
+# -- the task state store and a user's clear (Airflow 3.3+) -----------------------------------------------------
+
+
+def _scope(dag_id: str, run: Run, task_id: str) -> Any:
+    from airflow.state import TaskScope
+
+    return TaskScope(dag_id=dag_id, run_id=run.run_id, task_id=task_id)
+
+
+def task_state(dag_id: str, run: Run, task_id: str, key: str) -> Any:
+    """What the task instance keeps under ``key`` in Airflow's task state store (None when nothing)."""
+    from airflow.state import get_state_backend
+
+    stored = get_state_backend().get(_scope(dag_id, run, task_id), key)
+    return None if stored is None else json.loads(stored)
+
+
+def keep_task_state(dag_id: str, run: Run, task_id: str, key: str, value: Any) -> None:
+    """Write ``value`` under ``key`` in Airflow's task state store, as a task's try does."""
+    from airflow.state import get_state_backend
+
+    get_state_backend().set(_scope(dag_id, run, task_id), key, json.dumps(value))
+
+
+def clear_and_rerun(dag: Any, run: Run, task_id: str, log: Any) -> Run:
+    """Clear ``task_id`` in ``run`` as a user does (Airflow's ``clear_task_instances``, what the UI's Clear
+    calls), then run the DAG run on as ``dag.test()`` does, until it finishes."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import clear_task_instances
+    from airflow.sdk.definitions.dag import _run_task
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState, TaskInstanceState
+
+    with create_session() as session:
+        dag_run = session.query(DagRun).filter(DagRun.dag_id == dag.dag_id, DagRun.run_id == run.run_id).one()
+        cleared = [ti for ti in dag_run.get_task_instances(session=session) if ti.task_id == task_id]
+        clear_task_instances(cleared, session)
+        dag_run.state = DagRunState.RUNNING
+    with create_session() as session, _reschedule_dates_as_a_worker_gets_them():
+        dag_run = session.query(DagRun).filter(DagRun.dag_id == dag.dag_id, DagRun.run_id == run.run_id).one()
+        dag_run.dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))  # as dag.test() does
+        while dag_run.state == DagRunState.RUNNING:  # dag.test()'s own loop, less what these DAGs never need
+            session.expire_all()
+            schedulable, _ = dag_run.update_state(session=session)
+            for ti in schedulable:
+                if ti.state != TaskInstanceState.UP_FOR_RESCHEDULE:
+                    ti.try_number += 1
+                ti.state = TaskInstanceState.SCHEDULED
+            session.commit()
+            for ti in dag_run.get_task_instances(session=session):
+                if ti.state == TaskInstanceState.SCHEDULED:
+                    _run_task(ti=ti, task=dag.task_dict[ti.task_id], run_triggerer=True)
+        return _result(dag, dag_run, task_id, log)

@@ -98,19 +98,31 @@ def raw_server(handler: Callable[[socket.socket], int], scheme: str = "http") ->
         listener.close()
 
 
-def drip_headers(conn: socket.socket) -> int:
-    """Answer one byte of a valid response every 0.2 s (for at most 20 s)."""
-    read_request_head(conn)
-    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"x" * 200 + b"\r\n"
-    return _drip(conn, answer)
+#: How a dripped answer says what becomes of its connection: nothing (HTTP/1.1 keeps it open), ``Connection:
+#: close``, or HTTP/1.0. ``http.client`` drops the connection's socket once an answer says it will close, so each
+#: framing takes another path through the client.
+DRIP_FRAMINGS = {
+    "keep-alive": (b"HTTP/1.1", b""),
+    "close": (b"HTTP/1.1", b"Connection: close\r\n"),
+    "http-1.0": (b"HTTP/1.0", b""),
+}
 
 
-def drip_body(conn: socket.socket) -> int:
-    """Send the headers at once, then the body one byte every 0.2 s (for at most 20 s)."""
-    read_request_head(conn)
-    body = RUNNING + b" " * 200
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
-    return _drip(conn, body)
+def drip(part: str, framing: str = "keep-alive") -> Callable[[socket.socket], int]:
+    """A handler answering one byte every 0.2 s (for at most 20 s) of a valid response: its ``"headers"`` (the
+    body never comes) or its ``"body"`` (after headers sent at once), framed as :data:`DRIP_FRAMINGS` says."""
+    version, connection = DRIP_FRAMINGS[framing]
+    head = version + b" 200 OK\r\nContent-Type: application/json\r\n" + connection
+
+    def handler(conn: socket.socket) -> int:
+        read_request_head(conn)
+        if part == "headers":
+            return _drip(conn, head + b"X-Padding: " + b"x" * 200 + b"\r\n")
+        body = RUNNING + b" " * 200
+        conn.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body))
+        return _drip(conn, body)
+
+    return handler
 
 
 def _drip(conn: socket.socket, data: bytes) -> int:

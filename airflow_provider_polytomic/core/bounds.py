@@ -9,8 +9,11 @@ from typing import Any
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
 
 
-def bounded_number(value: Any, what: str, *, maximum: float, zero: bool = False, integer: bool = False) -> float:
-    """``value`` as a finite number in (0, maximum] ([0, maximum] with ``zero``), else a config error.
+def bounded_number(
+    value: Any, what: str, *, maximum: float, zero: bool = False, integer: bool = False, minimum: float | None = None
+) -> float:
+    """``value`` as a finite number in (0, maximum] ([0, maximum] with ``zero``, [minimum, maximum] with
+    ``minimum``), else a config error.
 
     Every number read from a connection or a DAG goes through here: ``nan``, ``inf``, ``1e9`` and, where a count
     is wanted, ``2.7`` are refused with a message that starts with ``what``.
@@ -19,9 +22,11 @@ def bounded_number(value: Any, what: str, *, maximum: float, zero: bool = False,
         number = float(value) if not isinstance(value, bool) else math.nan
     except (TypeError, ValueError, OverflowError):
         number = math.nan
-    low_ok = number >= 0 if zero else number > 0
+    low_ok = number >= (minimum or 0.0) if zero or minimum is not None else number > 0
     if not (math.isfinite(number) and low_ok and number <= maximum) or (integer and not number.is_integer()):
         kind = "whole number" if integer else "number"
+        if minimum is not None:
+            raise PolytomicConfigError(f"{what} must be a {kind} from {minimum:g} to {maximum:g}; got {value!r:.40}.")
         sign = f"zero or a positive {kind}" if zero else f"a positive {kind}"
         raise PolytomicConfigError(f"{what} must be {sign} (at most {maximum:g}); got {value!r:.40}.")
     return number

@@ -8,7 +8,6 @@ read — never a "temporary" failure retried until the sensor times out. No mess
 from __future__ import annotations
 
 import base64
-import ipaddress
 import os
 import re
 import string
@@ -18,16 +17,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_polytomic import __version__
+from airflow_provider_polytomic.core.base_url import is_loopback, normalize_base_url
 from airflow_provider_polytomic.core.bounds import bounded_number
 from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
 from airflow_provider_polytomic.core.masking import mask_once
 from airflow_provider_polytomic.core.retry import RetryPolicy
 
-DEFAULT_BASE_URL = "https://app.polytomic.com"
 DEFAULT_API_VERSION = "2025-09-18"
 DEFAULT_TIMEOUT = 30.0
-#: Bounds of the numeric extras: a request may take at most 10 minutes, be retried at most 10 times.
+#: Bounds of the numeric extras: a request may take 0.1 s to 10 minutes, be retried at most 10 times. Below
+#: 0.1 s every request would time out and be retried as if Polytomic were down.
+MIN_TIMEOUT = 0.1
 MAX_TIMEOUT = 600.0
 MAX_RETRIES = 10
 MAX_RETRY_DELAY = 60.0
@@ -43,7 +44,6 @@ DEFAULT_BULK_SYNC_URL_TEMPLATE = "{base_url}/bulk/syncs/{sync_id}"
 _API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: What may go into an HTTP header value as a credential: visible ASCII, no spaces (a key never has any).
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
-_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?")
 _TEMPLATE_FIELDS = frozenset({"base_url", "sync_id"})
 
 
@@ -112,7 +112,10 @@ class ClientConfig:
             authorization=authorization,
             api_version=api_version,
             timeout=bounded_number(
-                extra.get("timeout", DEFAULT_TIMEOUT), f"Connection '{conn_id}': extra 'timeout'", maximum=MAX_TIMEOUT
+                extra.get("timeout", DEFAULT_TIMEOUT),
+                f"Connection '{conn_id}': extra 'timeout' (seconds)",
+                maximum=MAX_TIMEOUT,
+                minimum=MIN_TIMEOUT,
             ),
             retry=RetryPolicy(
                 max_retries=int(
@@ -208,7 +211,7 @@ class ClientConfig:
                 "anyone on the network path can read and change its API traffic."
             )
         parts = urlsplit(self.base_url)
-        if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+        if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
             found.append(
                 f"Connection '{self.conn_id}' reaches Polytomic over plain http ({self.base_url}): the API key "
                 "crosses the network unencrypted. Use https."
@@ -224,15 +227,6 @@ def connection_not_defined(conn_id: str) -> PolytomicConfigError:
     )
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _plain_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
     """Accept both ``key`` and the older form-prefixed ``extra__polytomic__key`` spellings."""
     prefix = "extra__polytomic__"
@@ -240,58 +234,6 @@ def _plain_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
     plain.update({key: value for key, value in extra.items() if not key.startswith(prefix)})
     # A form leaves empty strings for fields the user did not fill in.
     return {key: value for key, value in plain.items() if value is not None and value != ""}
-
-
-def normalize_base_url(conn_id: str, host: str | None, port: int | None = None) -> str:
-    """``host`` as a base URL: default when empty, ``https://`` added to a bare host, no trailing ``/``."""
-    host = (host or "").strip()
-    if not host:
-        return DEFAULT_BASE_URL
-    where = f"Connection '{conn_id}': the host (base URL) {host!r:.120}"
-    if any(char.isspace() or not char.isprintable() for char in host):
-        raise PolytomicConfigError(f"{where} contains a blank or a control character.")
-    if "://" not in host:
-        host = f"https://{host}"
-    parts = urlsplit(host)
-    if parts.scheme not in ("http", "https"):
-        raise PolytomicConfigError(
-            f"Connection '{conn_id}': the base URL must use http or https, got scheme {parts.scheme!r}."
-        )
-    if not parts.hostname:
-        raise PolytomicConfigError(f"Connection '{conn_id}': the base URL {host!r} names no host.")
-    if parts.username or parts.password:
-        raise PolytomicConfigError(
-            f"Connection '{conn_id}': do not put credentials in the base URL; use the password field."
-        )
-    if parts.query or parts.fragment:
-        raise PolytomicConfigError(f"{where} has a query or fragment; give only scheme, host, port and path.")
-    if not (_HOST_NAME.fullmatch(parts.hostname) or _is_ip(parts.hostname)):
-        raise PolytomicConfigError(f"{where} does not name a valid host.")
-    try:
-        host_port = parts.port
-    except ValueError:
-        raise PolytomicConfigError(f"{where} has a port outside 1-65535.") from None
-    netloc = parts.netloc
-    if port:  # Airflow's UI sends 0 for "no port"
-        if host_port is not None:
-            raise PolytomicConfigError(
-                f"Connection '{conn_id}' has a port both in the host ({host_port}) and in the port field ({port}); "
-                "set it in one place."
-            )
-        if not isinstance(port, int) or not 0 < port < 65536:
-            raise PolytomicConfigError(f"Connection '{conn_id}': the port field must be 1-65535, got {port!r:.20}.")
-        netloc = f"{netloc}:{port}"
-    elif host_port == 0:
-        raise PolytomicConfigError(f"{where} has a port outside 1-65535.")
-    return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _verify_setting(conn_id: str, value: Any) -> bool | str:

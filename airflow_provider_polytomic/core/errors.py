@@ -7,6 +7,7 @@ Polytomic's own message) and never the API key: the key is not passed to anythin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
@@ -20,6 +21,8 @@ class RequestContext:
     path: str
     sync_id: str | None = None
     execution_id: str | None = None
+    #: Where the request went (the connection's base URL: never credentials, which the base URL cannot hold).
+    base_url: str | None = None
 
     def describe(self) -> str:
         about = [f"connection '{self.conn_id}'"]
@@ -36,6 +39,14 @@ class PolytomicError(AirflowException):
 
 class PolytomicConfigError(PolytomicError):
     """The Airflow connection is incomplete or malformed (missing key, bad URL, bad extra)."""
+
+
+class PolytomicTriggerArgumentError(PolytomicConfigError, TypeError):
+    """A trigger built by hand (a DAG author's) with arguments it cannot run with.
+
+    Also a ``TypeError``: the one exception Airflow's triggerer catches from a trigger's constructor (it then
+    fails that trigger alone); anything else ends the triggerer and every deferred task on it.
+    """
 
 
 class PolytomicInvalidIdError(PolytomicError, ValueError):
@@ -96,9 +107,18 @@ class PolytomicRequestError(PolytomicApiError):
 
 
 class PolytomicUnavailableError(PolytomicApiError):
-    """5xx, 408, a timeout or a connection error: Polytomic could not answer right now."""
+    """5xx, 408, a timeout or a connection error: Polytomic could not answer right now.
+
+    Its message names the base URL tried: a wrong host or port looks exactly like an outage and is retried for as
+    long as the task waits, so every retry warning and the final error must show where the requests went.
+    """
 
     transient = True
+
+    def __init__(self, message: str, *, context: RequestContext, **details: Any) -> None:
+        if context.base_url and context.base_url not in message:
+            message = f"{message} Base URL tried: {context.base_url}."
+        super().__init__(message, context=context, **details)
 
 
 class PolytomicRateLimitError(PolytomicUnavailableError):
@@ -107,6 +127,28 @@ class PolytomicRateLimitError(PolytomicUnavailableError):
 
 class PolytomicBadResponseError(PolytomicError):
     """Polytomic answered 2xx with a body this provider cannot read."""
+
+
+class PolytomicExecutionGoneError(PolytomicError):
+    """Polytomic answered 404 to a read of one execution: it no longer exists (deleted, or the connection now
+    reaches another organization). Not transient: the same read answers the same."""
+
+    def __init__(self, message: str, *, sync_id: str | None, execution_id: str | None) -> None:
+        super().__init__(message)
+        self.sync_id = sync_id
+        self.execution_id = execution_id
+
+
+def execution_gone(error: BaseException) -> PolytomicExecutionGoneError | None:
+    """``error`` as "the execution no longer exists" when it says so (a 404 to a read of one execution), else
+    None. The one answer, asked by the sensor and the trigger."""
+    if isinstance(error, PolytomicExecutionGoneError):
+        return error
+    if isinstance(error, PolytomicNotFoundError) and error.context.execution_id and error.context.method == "GET":
+        return PolytomicExecutionGoneError(
+            str(error), sync_id=error.context.sync_id, execution_id=error.context.execution_id
+        )
+    return None
 
 
 def is_transient(error: BaseException) -> bool:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from airflow_provider_polytomic.core.clock import ServerClock
 from airflow_provider_polytomic.core.constants import SyncKind as SyncKind
 from airflow_provider_polytomic.core.values import (
     isoformat,
@@ -277,6 +278,11 @@ class SyncStatus:
     current_execution: Execution | None = None
     last_execution: Execution | None = None
     next_execution_time: datetime | None = None
+    #: Polytomic's clock as the answer's ``Date`` showed it (set by ``ApiCall.read``).
+    clock: ServerClock | None = field(default=None, compare=False, repr=False)
+
+    def with_clock(self, clock: ServerClock | None) -> SyncStatus:
+        return replace(self, clock=clock)
 
     @classmethod
     def from_api(cls, payload: Any) -> SyncStatus:
@@ -303,6 +309,11 @@ class ExecutionPage:
 
     executions: tuple[Execution, ...]
     next_page_token: str | None = None
+    #: Polytomic's clock as the answer's ``Date`` showed it (set by ``ApiCall.read``).
+    clock: ServerClock | None = field(default=None, compare=False, repr=False)
+
+    def with_clock(self, clock: ServerClock | None) -> ExecutionPage:
+        return replace(self, clock=clock)
 
     @classmethod
     def from_document(cls, document: Any) -> ExecutionPage:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from airflow_provider_polytomic.core.clock import ServerClock
 from airflow_provider_polytomic.core.config import ClientConfig
 from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import (
@@ -52,6 +53,9 @@ class ApiCall(Generic[T]):
     idempotency_key: str | None = None
     #: ``parse`` takes the whole response document rather than its ``data`` member (paginated lists).
     whole_document: bool = False
+    #: For answers whose times are compared with "now": gives the result Polytomic's clock, read from the
+    #: answer's ``Date`` (:mod:`airflow_provider_polytomic.core.clock`).
+    stamp: Callable[[T, ServerClock | None], T] | None = field(default=None, repr=False)
 
     def url(self, config: ClientConfig) -> str:
         return config.base_url + self.path
@@ -63,7 +67,9 @@ class ApiCall(Generic[T]):
         return json.dumps(self.body).encode() if self.body is not None else None
 
     def context(self, config: ClientConfig) -> RequestContext:
-        return RequestContext(config.conn_id, self.method, self.path, self.sync_id, self.execution_id)
+        return RequestContext(
+            config.conn_id, self.method, self.path, self.sync_id, self.execution_id, base_url=config.base_url
+        )
 
     def read(self, config: ClientConfig, status: int, headers: Mapping[str, str], body: bytes) -> T:
         """The parsed result of a 2xx answer, or the error that any other answer means.
@@ -87,12 +93,13 @@ class ApiCall(Generic[T]):
                 f"Polytomic answered {context.describe()} with JSON that has no 'data' member: {snippet(body)!r}"
             )
         try:
-            return self.parse(document if self.whole_document else document["data"])
+            result = self.parse(document if self.whole_document else document["data"])
         except (ValueError, TypeError, OverflowError, RecursionError, AttributeError) as error:
             raise PolytomicBadResponseError(
                 f"Polytomic answered {context.describe()} with a body this provider cannot read: "
                 f"{str(error)[:MAX_API_MESSAGE_CHARS]}"
             ) from None
+        return self.stamp(result, ServerClock.from_headers(headers)) if self.stamp is not None else result
 
 
 def _reject_constant(name: str) -> Any:
@@ -101,7 +108,9 @@ def _reject_constant(name: str) -> Any:
 
 def get_sync_status(sync_id: str, kind: SyncKind = SyncKind.MODEL) -> ApiCall[SyncStatus]:
     sync_id = validate_id(sync_id, "sync id")
-    return ApiCall("GET", f"{kind.api_prefix}/{sync_id}/status", SyncStatus.from_api, sync_id=sync_id)
+    return ApiCall(
+        "GET", f"{kind.api_prefix}/{sync_id}/status", SyncStatus.from_api, sync_id=sync_id, stamp=SyncStatus.with_clock
+    )
 
 
 def get_execution(sync_id: str, execution_id: str, kind: SyncKind = SyncKind.MODEL) -> ApiCall[Execution]:
@@ -142,6 +151,7 @@ def list_executions(
         sync_id=sync_id,
         params={"page_token": page_token} if page_token else None,
         whole_document=True,
+        stamp=ExecutionPage.with_clock,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from airflow_provider_polytomic.core.clock import ServerClock
 from airflow_provider_polytomic.core.models import Execution, ExecutionPage
 
 #: A scan reads at most this many pages.
@@ -33,11 +34,14 @@ class NewestFirstScan:
     pages: int = 0
     #: Whether the scan stopped at ``max_pages`` before reaching the boundary.
     truncated: bool = False
+    #: Polytomic's clock as the first page's answer showed it (``Date``), if it did.
+    clock: ServerClock | None = None
     _ids: set[str] = field(default_factory=set, repr=False)
 
     def feed(self, page: ExecutionPage) -> bool:
         """Take one page; True when the next page (``page_token``) is needed."""
         self.pages += 1
+        self.clock = self.clock or page.clock
         for execution in page.executions:
             if self.is_older(execution):
                 self.page_token = None

@@ -163,6 +163,8 @@ class Outcome:
     summary: dict[str, Any] | None = None
     #: Seconds the trigger polled (so the resumed task can say how long it waited).
     waited: float | None = None
+    #: An ``error`` because the execution no longer exists (a 404 to a read of it): the wait is over.
+    gone: bool = False
 
     @classmethod
     def of(cls, judgement: Judgement, waited: float | None = None) -> Outcome:
@@ -179,6 +181,7 @@ class Outcome:
             "execution_id": self.execution_id,
             "summary": self.summary,
             "waited": round(self.waited, 1) if self.waited is not None else None,
+            "gone": self.gone,
         }
 
     @classmethod
@@ -196,4 +199,5 @@ class Outcome:
             execution_id=event.get("execution_id") if isinstance(event.get("execution_id"), str) else None,
             summary=summary if isinstance(summary, dict) else None,
             waited=float(waited) if isinstance(waited, (int, float)) else None,
+            gone=event.get("gone") is True,  # absent from an older trigger's event
         )

@@ -14,18 +14,25 @@ Which execution is judged:
 - ``completed_after``: executions created before it do not count.
 - ``anchor`` (a process that lost its memory: a rescheduled poke, a restarted trigger): the executions list is
   read instead, and the execution in progress at the anchor is judged, else the first one created after it —
-  the one the watch would have followed had it never forgotten. A run created before the anchor that had
-  finished by then, or whose status is unknown, is never chosen: its end time is ``completed_at``, else (when
-  the API leaves it null) its start or creation time (:func:`~airflow_provider_polytomic.core.models.finished_at`).
+  the one the watch would have followed had it never forgotten. The anchor is an instant on Polytomic's clock,
+  as every time it is compared with (:mod:`~airflow_provider_polytomic.core.clock`): a trigger is given
+  Polytomic's "now" of the task's last answer; a reschedule-mode poke knows only its first poke's time on
+  Airflow's clock (``local_anchor``), which the first answer's ``Date`` puts on Polytomic's. A run created
+  before the anchor that had finished by then, or whose status is unknown, is never chosen: its end time is
+  ``completed_at``, else (when the API leaves it null) its start or creation time
+  (:func:`~airflow_provider_polytomic.core.models.finished_at`).
+- ``completed_after`` is an instant the DAG author names (e.g. the data interval's end), compared as given with
+  Polytomic's ``created_at``: it is not a reading of this process's clock, so it is not moved by the offset.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_polytomic.core import protocol
+from airflow_provider_polytomic.core.clock import ServerClock, on_polytomic_clock
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
 from airflow_provider_polytomic.core.ids import validate_id
 from airflow_provider_polytomic.core.models import (
@@ -50,13 +57,21 @@ class SyncWatch:
     completed_after: datetime | None = None
     anchor: datetime | None = None
     #: Options a DAG author sets (on the sensors and start operators, under the same name) are marked
-    #: ``author``: every watch a task makes gets them from the task (:data:`AUTHOR_OPTIONS`).
+    #: ``author``: every watch a task makes gets them from the task (:data:`AUTHOR_OPTIONS`). Every option so far
+    #: can change the verdict; one that cannot (a hint for log lines) is marked ``ignorable``: a trigger of an
+    #: older version that does not know it then drops it with a warning instead of failing
+    #: (:data:`IGNORABLE_OPTIONS`, :mod:`~airflow_provider_polytomic.core.trigger_args`).
     fail_on_record_errors: bool = field(default=True, metadata={"author": True})
     kind: SyncKind = SyncKind.MODEL
     #: The sync's name, once the task has read it: every message of the watch (and of its trigger) names the
-    #: sync as ``Polytomic sync 'Orders' (248df4b7-…)``, the first line as the last.
-    sync_name: str | None = None
+    #: sync as ``Polytomic sync 'Orders' (248df4b7-…)``, the first line as the last. A hint for log lines only.
+    sync_name: str | None = field(default=None, metadata={"ignorable": True})
+    #: An anchor on this process's clock (a reschedule-mode sensor's first poke), put on Polytomic's clock with
+    #: the first answer. Never crosses to a trigger (``process``): a trigger is given ``anchor``.
+    local_anchor: datetime | None = field(default=None, metadata={"process": True})
     _scan: NewestFirstScan | None = field(default=None, repr=False)
+    #: Polytomic's clock as the last answer showed it.
+    _clock: ServerClock | None = field(default=None, repr=False)
     _unknown_seen: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
@@ -74,7 +89,7 @@ class SyncWatch:
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> SyncWatch:
         """The watch :meth:`to_dict` described (ids checked, timestamps parsed); a missing or null option takes
-        its default."""
+        its default. A value of the wrong type is a :class:`PolytomicConfigError` naming the option."""
         state = checked_options(state)
         options = {name: _from_json(name, state[name]) for name in WATCH_OPTIONS if state.get(name) not in (None, "")}
         return cls(**options)
@@ -82,10 +97,15 @@ class SyncWatch:
     def next_call(self) -> protocol.ApiCall[Any]:
         if self.execution_id:
             return protocol.get_execution(self.sync_id, self.execution_id, self.kind)
-        if self.anchor is not None:
+        if self.anchor is not None or self.local_anchor is not None:
             token = self._scan.page_token if self._scan is not None else None
             return protocol.list_executions(self.sync_id, page_token=token, kind=self.kind)
         return protocol.get_sync_status(self.sync_id, self.kind)
+
+    def polytomic_now(self) -> datetime:
+        """Now on Polytomic's clock, by the offset the last answer showed (this process's clock if none did):
+        the anchor a trigger is given, so a restarted one finds the same execution whatever the clocks say."""
+        return on_polytomic_clock(datetime.now(timezone.utc), self._clock)
 
     def observe(self, answer: Execution | SyncStatus | ExecutionPage) -> Judgement:
         judgement = self._observe(answer)
@@ -96,6 +116,8 @@ class SyncWatch:
         )
 
     def _observe(self, answer: Execution | SyncStatus | ExecutionPage) -> Judgement:
+        if isinstance(answer, (SyncStatus, ExecutionPage)) and answer.clock is not None:
+            self._clock = answer.clock
         if isinstance(answer, ExecutionPage):
             chosen, more = self._choose_anchored(answer)
             if more:
@@ -132,6 +154,9 @@ class SyncWatch:
     def _choose_anchored(self, page: ExecutionPage) -> tuple[Execution | None, bool]:
         """The execution in progress at the anchor, else the first created after it; ``True`` when another page
         is needed."""
+        if self.anchor is None and self.local_anchor is not None:
+            # Put on Polytomic's clock, never later than it should be (see core/clock.py), then compared.
+            self.anchor, self.local_anchor = on_polytomic_clock(self.local_anchor, page.clock), None
         anchor = self.anchor
         assert anchor is not None  # noqa: S101 - only called in anchored mode
         if self._scan is None:
@@ -177,16 +202,24 @@ class SyncWatch:
 
 #: The options a watch is made of, in order: its public fields (what :meth:`SyncWatch.to_dict` writes). A new
 #: option is a new field; it crosses to the trigger and back with no other change.
-WATCH_OPTIONS = tuple(item.name for item in fields(SyncWatch) if not item.name.startswith("_"))
+WATCH_OPTIONS = tuple(
+    item.name for item in fields(SyncWatch) if not item.name.startswith("_") and not item.metadata.get("process")
+)
 #: The options a task passes to its watches from its own attributes of the same name.
 AUTHOR_OPTIONS = tuple(item.name for item in fields(SyncWatch) if item.metadata.get("author"))
+#: The options a reader that does not know them may drop (see the note on the fields).
+IGNORABLE_OPTIONS = tuple(item.name for item in fields(SyncWatch) if item.metadata.get("ignorable"))
 #: The options that are instants (ISO 8601 text across the boundary).
 _TIMESTAMPS = frozenset(item.name for item in fields(SyncWatch) if "datetime" in str(item.type))
+_FLAGS = frozenset(item.name for item in fields(SyncWatch) if str(item.type) == "bool")
+_KINDS = frozenset(item.name for item in fields(SyncWatch) if "SyncKind" in str(item.type))
 
 
 def checked_options(state: dict[str, Any]) -> dict[str, Any]:
     """``state`` if it names a sync and only watch options (a trigger checks this when it is made; the values
     are checked when the watch is built from them)."""
+    if not isinstance(state, dict):
+        raise PolytomicConfigError(f"A Polytomic watch must be a JSON object; got {type(state).__name__}.")
     unknown = set(state) - set(WATCH_OPTIONS)
     if unknown or not state.get("sync_id"):
         raise PolytomicConfigError(
@@ -204,4 +237,17 @@ def _to_json(value: Any) -> Any:
 
 
 def _from_json(name: str, value: Any) -> Any:
-    return parse_timestamp(value) if name in _TIMESTAMPS else value
+    """One option's value read back, or a config error naming the option (never a bare ``ValueError``)."""
+    if name in _TIMESTAMPS:
+        try:
+            return parse_timestamp(value)
+        except (TypeError, ValueError, OverflowError):
+            raise PolytomicConfigError(
+                f"Watch option {name} must be an ISO 8601 timestamp; got {value!r:.60}."
+            ) from None
+    if name in _KINDS and value not in [kind.value for kind in SyncKind]:  # a list: any value compares
+        kinds = " or ".join(repr(kind.value) for kind in SyncKind)
+        raise PolytomicConfigError(f"Watch option {name} must be {kinds}; got {value!r:.60}.")
+    if name in _FLAGS and not isinstance(value, bool):
+        raise PolytomicConfigError(f"Watch option {name} must be true or false; got {value!r:.60}.")
+    return value

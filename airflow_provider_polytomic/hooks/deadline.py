@@ -32,6 +32,9 @@ class Deadline:
         self.at = time.monotonic() + seconds
         self.expired = False
         self._connections: list[HTTPConnection] = []
+        # The sockets themselves too: once an answer says it will close (``Connection: close``, HTTP/1.0),
+        # http.client sets ``connection.sock`` to None and reads the body through the response alone.
+        self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
 
     def __enter__(self) -> Deadline:
@@ -44,26 +47,37 @@ class Deadline:
     ) -> None:
         _current.deadline = None
         _watchdog.discard(self)
+        with self._lock:
+            # A watchdog that fires late must not shut a connection the pool has since lent to another request.
+            self._connections.clear()
+            self._sockets.clear()
 
     def watch(self, connection: HTTPConnection) -> None:
         with self._lock:
+            self._connections.append(connection)
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                self._sockets.append(sock)
             if self.expired:
-                _shut(connection)
-            else:
-                self._connections.append(connection)
+                self._shut_all()
 
     def expire(self) -> None:
         with self._lock:
             self.expired = True
-            for connection in self._connections:
-                _shut(connection)
+            self._shut_all()
+
+    def _shut_all(self) -> None:
+        for connection in self._connections:
+            _shut(getattr(connection, "sock", None))
+        for sock in self._sockets:
+            _shut(sock)
 
 
-def _shut(connection: HTTPConnection) -> None:
-    sock = getattr(connection, "sock", None)
+def _shut(sock: socket.socket | None) -> None:
     if sock is None:
         return
-    # The plain socket call: SSLSocket.shutdown would first unwrap, racing the thread blocked in a read.
+    # The plain socket call: SSLSocket.shutdown would first unwrap, racing the thread blocked in a read. A socket
+    # already closed has no descriptor left (fileno -1), so this can never reach a descriptor reused since.
     with contextlib.suppress(OSError, TypeError):
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
 

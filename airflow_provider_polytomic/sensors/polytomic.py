@@ -19,8 +19,9 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_polytomic.core.bounds import poll_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
-from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicSyncFailedError
+from airflow_provider_polytomic.core.errors import PolytomicConfigError
 from airflow_provider_polytomic.execution_wait import PolytomicExecutionWaitMixin
+from airflow_provider_polytomic.followed_execution import FollowedExecutionMixin
 from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY, PolytomicSyncLink
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["SYNC_URL_XCOM_KEY", "PolytomicBulkSyncStatusSensor", "PolytomicSyncLink", "PolytomicSyncStatusSensor"]
 
 
-class PolytomicSyncStatusSensor(PolytomicExecutionWaitMixin, BaseSensorOperator):
+class PolytomicSyncStatusSensor(FollowedExecutionMixin, PolytomicExecutionWaitMixin, BaseSensorOperator):
     """Waits until a Polytomic model sync's execution ends; succeeds only on ``completed``.
 
     Which execution: ``execution_id`` when given; otherwise the sync's current execution, else its last one.
@@ -61,9 +62,12 @@ class PolytomicSyncStatusSensor(PolytomicExecutionWaitMixin, BaseSensorOperator)
     remaining ``timeout``, capped by ``execution_timeout``.
 
     Across tries and reschedule pokes (each a new process), Airflow 3.3+ keeps the execution being followed in
-    the task state store, so a retry after a worker crash follows the same run. Without a store (older Airflow),
+    the task state store, so a retry after a worker crash follows the same run; it is forgotten when the wait
+    ends (a verdict, a timeout, a skip, the run deleted, or the task's last try), and a cleared task looks
+    afresh. Without a store (older Airflow),
     a reschedule poke finds it again from the executions list as the execution in progress at its first poke, or
-    the first started after it (this relies on Airflow's and Polytomic's clocks agreeing); a poke-mode retry
+    the first started after it (the first poke's time is put on Polytomic's clock with the offset its ``Date``
+    header shows, so the two clocks need not agree); a poke-mode retry
     reads the current execution afresh. Where that matters there, pass ``execution_id`` or use deferrable mode.
 
     :param sync_id: The model sync (a UUID). Templated.
@@ -110,34 +114,26 @@ class PolytomicSyncStatusSensor(PolytomicExecutionWaitMixin, BaseSensorOperator)
             self._watch = self._new_watch(anchor, context)
             self._waiting_since = anchor.timestamp() if anchor else time.time()
         # Transient trouble is waited out: the sensor's timeout bounds how long this may last.
-        try:
-            summary = self._poll_once(self._watch, "Trying again at the next poke.")
-        except PolytomicSyncFailedError:
-            self._forget(context)
-            raise
+        summary = self._poll_once(self._watch, "Trying again at the next poke.")
         self._remember(context, self._watch)
         if summary is None:
             return False
-        self._forget(context)
         return PokeReturnValue(is_done=True, xcom_value=self._publish(context, summary))
 
     # -- deferrable ---------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
+        with self._following(context):  # the followed execution is forgotten when the wait ends, in every mode
+            return self._execute_deferrable(context) if self.deferrable else super().execute(context)
+
+    def _execute_deferrable(self, context: Context) -> Any:
         started = time.monotonic()
         self._push_sync_url(context, self.sync_id)  # before validating: the link must exist either way
         watch = self._new_watch(context=context)
         self._waiting_since = time.time()
         with self._soft_fail():
-            try:
-                summary = self._poll_once(watch, "The trigger will keep trying.")
-            except PolytomicSyncFailedError:
-                self._forget(context)
-                raise
+            summary = self._poll_once(watch, "The trigger will keep trying.")
             if summary is not None:
-                self._forget(context)
                 return self._publish(context, summary)  # already finished: no deferral
             self._remember(context, watch)
             remaining = (self._time_limit() or 0.0) - (time.monotonic() - started)
@@ -147,20 +143,20 @@ class PolytomicSyncStatusSensor(PolytomicExecutionWaitMixin, BaseSensorOperator)
             watch,
             poll_interval=float(self.poke_interval),
             deadline=time.time() + remaining,
-            # Before an execution is known, a restarted trigger must find the same one: anchor it to now.
-            anchor=datetime.now(timezone.utc).isoformat() if watch.execution_id is None else None,
+            # Before an execution is known, a restarted trigger must find the same one: anchor it to now, on
+            # Polytomic's clock (the triggerer's and this worker's may both differ from it).
+            anchor=watch.polytomic_now().isoformat() if watch.execution_id is None else None,
         )
         self.defer(trigger=trigger, method_name="execute_complete", timeout=timedelta(seconds=remaining))
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume from the trigger: the same outcomes and return value as poke mode."""
-        self._forget(context, always=True)  # the trigger's verdict is final (a timeout too): a rerun looks afresh
         return self._conclude_event(context, event)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         # Airflow's own resume_execution skips on *any* error under soft_fail (and Airflow 2 turns a
         # deferral timeout into a retryable error); this keeps the poke-mode semantics described above.
-        with self._soft_fail():
+        with self._following(context), self._soft_fail():
             if next_method == "__fail__":
                 raise self._deferral_failure(self.sync_id, next_kwargs)
             return getattr(self, next_method)(context, **(next_kwargs or {}))
@@ -179,7 +175,8 @@ class PolytomicSyncStatusSensor(PolytomicExecutionWaitMixin, BaseSensorOperator)
             self.sync_id,
             execution_id=self.execution_id or remembered,
             completed_after=self._completed_after(),
-            anchor=None if remembered else anchor,
+            # Airflow's time: the watch puts it on Polytomic's clock before comparing (core/clock.py).
+            local_anchor=None if remembered else anchor,
         )
 
     def _completed_after(self) -> datetime | None:

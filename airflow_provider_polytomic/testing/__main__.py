@@ -41,6 +41,17 @@ def _resolved(rule: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def _port(text: str) -> int:
+    """``--port``: 0 (a free one) to 65535, refused by argparse (one ``error:`` line, exit 2) otherwise."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 65535, got {text!r:.20}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 0 (a free port) to 65535, got {port}")
+    return port
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m airflow_provider_polytomic.testing",
@@ -53,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--port", type=int, default=0, help="port to listen on (0: pick a free one)")
+    parser.add_argument("--port", type=_port, default=0, help="port to listen on (0: pick a free one)")
     parser.add_argument("--scenario", help="JSON scenario file (its keys are listed below)")
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     parser.add_argument("--url-file", help="also write the URL to this file once serving")
@@ -67,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with open(args.scenario, encoding="utf-8") as handle:
                 scenario = json.load(handle)
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, RecursionError) as error:
             print(f"error: cannot read the scenario {args.scenario}: {error}", file=sys.stderr)
             return 2
     stopped = threading.Event()
@@ -79,12 +90,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
+        # The URL file first: if it cannot be written, the emulator stops before anyone was told where it is.
+        if args.url_file:
+            try:
+                with open(args.url_file, "w", encoding="utf-8") as handle:
+                    handle.write(emulator.url)
+            except OSError as error:
+                print(f"error: cannot write the URL file {args.url_file}: {error.strerror or error}", file=sys.stderr)
+                return 2
         print(emulator.url, flush=True)
         for line in emulator.describe() or ["no syncs (add some under 'syncs' in the scenario)"]:
             print(f"  {line}", flush=True)
-        if args.url_file:
-            with open(args.url_file, "w", encoding="utf-8") as handle:
-                handle.write(emulator.url)
         with contextlib.suppress(KeyboardInterrupt):
             stopped.wait()
     finally:

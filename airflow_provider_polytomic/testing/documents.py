@@ -75,7 +75,7 @@ def execution_document(sync: EmulatedSync, execution: EmulatedExecution) -> dict
         "type": execution.type,
         "created_at": rfc3339(execution.created_at),
         "started_at": rfc3339(execution.started_at),
-        "completed_at": rfc3339(execution.completed_at),
+        "completed_at": None if execution.omit_completed_at else rfc3339(execution.completed_at),
     }
     counts = step.counts or {}
     started_through_api = bool(execution.extra.get("started_through_api"))
@@ -85,7 +85,7 @@ def execution_document(sync: EmulatedSync, execution: EmulatedExecution) -> dict
             {
                 # A bulk execution has no error list; its status message says what went wrong.
                 "status_message": "; ".join(step.errors) if step.errors else None,
-                "updated_at": rfc3339(now()),
+                "updated_at": rfc3339(sync.now()),
                 "record_count": counts.get("total", 0),
                 "error_count": counts.get("error", 0),
                 "warning_count": counts.get("warnings", 0),
@@ -170,7 +170,7 @@ def status_document(sync: EmulatedSync) -> dict[str, Any]:
     body = {
         "current_execution": execution_document(sync, current) if current else None,
         "last_execution": execution_document(sync, last) if last else None,
-        "next_execution_time": rfc3339(now() + timedelta(hours=1)),
+        "next_execution_time": rfc3339(sync.now() + timedelta(hours=1)),
     }
     if sync.kind == "bulk":
         body["ingestion_status"] = None

@@ -44,7 +44,10 @@ class PolytomicEmulator:
         api_key: str = "emulator-api-key",
         log: Callable[[str], None] | None = None,
     ) -> None:
-        scenario = scenario or {}
+        # Checked before anything is read from it: a list, a string or an "organization" that is not an object is
+        # refused naming the key, never a raw AttributeError.
+        scenario = {} if scenario is None else scenario
+        validate(scenario)
         #: Called with one line per request (``print`` to watch them; see ``request_log``). None: quiet,
         #: the default here, since tests read :attr:`requests`; the command line logs unless ``--quiet``.
         self.log = log
@@ -57,10 +60,10 @@ class PolytomicEmulator:
         self.organization_name = str(organization.get("name", "Emulated Organization"))
         self.deployment_keys: dict[str, str] = dict(scenario.get("deployment_keys") or {})
         self.syncs: dict[str, EmulatedSync] = {}
+        self._clock_offset = float(scenario.get("clock_offset") or 0.0)
         #: ``GET /api/connections/{id}`` and ``GET /api/models/{id}``, by id, as the scenario gives them.
         self.connections: dict[str, dict[str, Any]] = {}
         self.models: dict[str, dict[str, Any]] = {}
-        validate(scenario)
         self.faults: list[Fault] = [Fault.from_dict(item) for item in scenario.get("faults", [])]
         self.requests: list[RecordedRequest] = []
         self.lock = threading.RLock()
@@ -81,8 +84,23 @@ class PolytomicEmulator:
 
     def _add(self, sync: EmulatedSync) -> EmulatedSync:
         with self.lock:
+            sync.clock_offset = self._clock_offset
             self.syncs[sync.id] = sync
         return sync
+
+    @property
+    def clock_offset(self) -> float:
+        """Seconds the emulated Polytomic's clock is ahead of this machine's (negative: behind): in every time
+        it reports and in its ``Date`` header. Settable while it runs, e.g. to put it 2 minutes behind."""
+        return self._clock_offset
+
+    @clock_offset.setter
+    def clock_offset(self, seconds: float) -> None:
+        validate({"clock_offset": seconds})
+        with self.lock:
+            self._clock_offset = float(seconds)
+            for sync in self.syncs.values():
+                sync.clock_offset = self._clock_offset
 
     def add_connection(self, **spec: Any) -> str:
         """Add a connection (``id``, ``name``, ``type``, ``configuration``) that ``GET /api/connections/{id}``

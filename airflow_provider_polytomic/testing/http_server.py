@@ -3,7 +3,10 @@ faults that hit it, and answers with what the emulator decides."""
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
 import json
+import socket
 import sys
 import time
 from collections.abc import Mapping
@@ -13,12 +16,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_polytomic.testing import request_log
+from airflow_provider_polytomic.testing.documents import error_document
 
 if TYPE_CHECKING:
     from airflow_provider_polytomic.testing.emulator import PolytomicEmulator
 
 #: What Polytomic assumes, and echoes in ``X-Polytomic-Version``, when a request does not say.
 UNVERSIONED_API_VERSION = "2021-05-23"
+#: The largest request body read (the API's bodies are a few hundred bytes).
+MAX_REQUEST_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,11 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the request log is the record; stderr noise helps nobody
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header, on the emulated Polytomic's clock (its clock_offset).
+        when = (time.time() if timestamp is None else timestamp) + self.server.emulator.clock_offset
+        return email.utils.formatdate(when, usegmt=True)
+
     def do_GET(self) -> None:
         self._serve("GET")
 
@@ -80,7 +91,10 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         emulator = self.server.emulator
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
-        length = int(self.headers.get("Content-Length") or 0)
+        length = _body_length(self.headers.get("Content-Length"))
+        if length is None:
+            self._refuse_length(method, parts.path, query)
+            return
         raw = self.rfile.read(length) if length else b""
         try:
             body = json.loads(raw) if raw else None
@@ -123,6 +137,35 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         else:
             self._answer(status, payload, extra)
 
+    def _refuse_length(self, method: str, path: str, query: dict[str, list[str]]) -> None:
+        """A 400 for a ``Content-Length`` that is not a byte count the emulator will read. ``-1`` would read until
+        the client hangs up and ``10**12`` until memory runs out: the body is left unread and the connection
+        closed, since nothing says where the next request would start."""
+        message = f"Content-Length must be a whole number of bytes from 0 to {MAX_REQUEST_BYTES}"
+        emulator = self.server.emulator
+        record = RecordedRequest(method, path, query, _redact(dict(self.headers.items())), None, 400)
+        with emulator.lock:
+            emulator.requests.append(record)
+        if emulator.log is not None:
+            emulator.log(request_log.line(method, path, 400, None, "Content-Length refused"))
+        self._answer(400, json.dumps(error_document(400, message, "bad_request")).encode(), {"Connection": "close"})
+        self.wfile.flush()
+        self._drain()
+
+    def _drain(self, seconds: float = 1.0, limit: int = MAX_REQUEST_BYTES) -> None:
+        """Read and drop what the client already sent (for at most ``seconds`` or ``limit`` bytes): closing a
+        socket with unread data resets the connection, and the client may then lose the 400 it was sent."""
+        deadline = time.monotonic() + seconds
+        drained = 0
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+            while drained < limit and (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                chunk = self.connection.recv(65536)
+                if not chunk:
+                    break
+                drained += len(chunk)
+
     def _answer(self, status: int, payload: bytes, extra_headers: Mapping[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -135,3 +178,14 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+
+
+def _body_length(value: str | None) -> int | None:
+    """The request body's length from its ``Content-Length`` (0 without one); None when it is not ASCII digits or
+    is over :data:`MAX_REQUEST_BYTES`."""
+    if value is None:
+        return 0
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 12 or int(value) > MAX_REQUEST_BYTES:
+        return None
+    return int(value)

@@ -2,8 +2,9 @@
 
 The JSON Schema is the documentation and the one source of truth; :func:`validate` applies it with the
 standard library only (the subset the schema uses: ``type``, ``enum``, ``properties``, ``required``,
-``additionalProperties``, ``items``, ``minItems``, ``minimum``, ``maximum``, ``minLength``, ``$ref``), and
-says where each problem is, e.g. ``scenario.syncs[0]: unknown key 'execution' (did you mean 'executions'?)``.
+``additionalProperties``, ``items``, ``minItems``, ``minimum``, ``maximum``, ``minLength``, ``format: regex``,
+``$ref``), and says where each problem is, e.g. ``scenario.syncs[0]: unknown key 'execution' (did you mean
+'executions'?)``. Numbers must also be finite: Python's JSON reader accepts ``NaN`` and ``Infinity``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -96,12 +99,20 @@ def _check(value: Any, rule: dict[str, Any], where: str, problems: list[str]) ->
         problems.append(f"{where}: {value!r:.60} is not one of {choices}")
         return
     if _is(value, "number"):
+        if not math.isfinite(value):
+            problems.append(f"{where}: {value!r} is not a finite number")
+            return
         if "minimum" in rule and value < rule["minimum"]:
             problems.append(f"{where}: {value!r} is less than {rule['minimum']}")
         if "maximum" in rule and value > rule["maximum"]:
             problems.append(f"{where}: {value!r} is more than {rule['maximum']}")
     if isinstance(value, str) and len(value) < rule.get("minLength", 0):
         problems.append(f"{where}: must not be empty")
+    if isinstance(value, str) and rule.get("format") == "regex":
+        try:
+            re.compile(value)
+        except re.error as error:
+            problems.append(f"{where}: {value!r:.60} is not a regular expression ({error})")
     if isinstance(value, dict):
         _check_object(value, rule, where, problems)
     if isinstance(value, list):

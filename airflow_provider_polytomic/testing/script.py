@@ -44,8 +44,9 @@ DEFAULT_RUN_STEPS: dict[str, tuple[dict[str, Any], ...]] = {
 }
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
+def now(offset: float = 0.0) -> datetime:
+    """Now on the emulated Polytomic's clock: this machine's, ``offset`` seconds ahead (negative: behind)."""
+    return datetime.now(timezone.utc) + timedelta(seconds=offset)
 
 
 @dataclass
@@ -81,6 +82,8 @@ class EmulatedExecution:
     type: str = "manual"
     appear_after: float = 0
     created_ago: float | None = None  # seconds; for runs that happened before the emulator started
+    #: Report ``completed_at: null`` even once ended (the ended time is still kept, for the emulator's own use).
+    omit_completed_at: bool = False
     canceled_at_tick: float | None = None
     appeared_at_tick: float | None = None
     created_at: datetime | None = None
@@ -97,6 +100,7 @@ class EmulatedExecution:
             type=str(data.get("type", "manual")),
             appear_after=float(data.get("appear_after", 0)),
             created_ago=float(data["created_ago"]) if data.get("created_ago") is not None else None,
+            omit_completed_at=bool(data.get("omit_completed_at", False)),
         )
 
     def step_at(self, age: float, clock: str) -> Step:
@@ -125,6 +129,8 @@ class EmulatedSync:
     #: The definition (``GET /api/syncs/{id}``, ``GET /api/bulk/syncs/{id}``): model syncs read ``model_ids``
     #: and ``target``; bulk syncs the source and destination connections and configurations.
     definition: dict[str, Any] = field(default_factory=dict)
+    #: Seconds the emulated Polytomic's clock is ahead of this machine's (the emulator's ``clock_offset``).
+    clock_offset: float = 0.0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "sync") -> EmulatedSync:
@@ -145,6 +151,9 @@ class EmulatedSync:
             )
         return sync
 
+    def now(self) -> datetime:
+        return now(self.clock_offset)
+
     @property
     def terminal(self) -> frozenset[str]:
         return TERMINAL_BULK_STATUSES if self.kind == "bulk" else TERMINAL_MODEL_STATUSES
@@ -162,13 +171,13 @@ class EmulatedSync:
                     continue
                 execution.appeared_at_tick = execution.appear_after
                 if execution.created_ago is not None:
-                    execution.created_at = now() - timedelta(seconds=execution.created_ago)
+                    execution.created_at = self.now() - timedelta(seconds=execution.created_ago)
                 else:
-                    execution.created_at = now()
+                    execution.created_at = self.now()
             self._update(execution, now_tick)
             seen.append(execution)
         # Scenario order is not time order once ``created_ago`` or ``appear_after`` is used.
-        seen.sort(key=lambda item: item.created_at or now())
+        seen.sort(key=lambda item: item.created_at or self.now())
         return seen
 
     def status_of(self, execution: EmulatedExecution) -> Step:
@@ -186,7 +195,7 @@ class EmulatedSync:
         if step.status not in ("created", "scheduled", "queued", "waiting") and execution.started_at is None:
             execution.started_at = execution.created_at
         if step.status in self.terminal and execution.completed_at is None:
-            execution.completed_at = now() if execution.created_ago is None else execution.created_at
+            execution.completed_at = self.now() if execution.created_ago is None else execution.created_at
 
     def running(self) -> EmulatedExecution | None:
         active = [item for item in self.visible() if self.status_of(item).status not in self.terminal]
@@ -194,7 +203,7 @@ class EmulatedSync:
 
     def last_finished(self) -> EmulatedExecution | None:
         finished = [item for item in self.visible() if self.status_of(item).status in self.terminal]
-        return max(finished, key=lambda item: item.completed_at or now(), default=None)
+        return max(finished, key=lambda item: item.completed_at or self.now(), default=None)
 
     def find(self, execution_id: str) -> EmulatedExecution | None:
         return next((item for item in self.visible() if item.id == execution_id), None)

@@ -11,11 +11,13 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_polytomic.core.bounds import bounded_number, first_poll_delay
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
-from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
+from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID
+from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicError, execution_gone, is_transient
 from airflow_provider_polytomic.core.naming import name_sync
 from airflow_provider_polytomic.core.status import Outcome, Verdict
+from airflow_provider_polytomic.core.trigger_args import ArgumentCheck, row_marks
 from airflow_provider_polytomic.core.wait_log import STILL_WAITING_OPTION, WaitLog, still_waiting_interval, wait_began
-from airflow_provider_polytomic.core.watch import SyncWatch, checked_options
+from airflow_provider_polytomic.core.watch import IGNORABLE_OPTIONS, WATCH_OPTIONS, SyncWatch
 
 #: Longest pause between polls while Polytomic keeps failing transiently.
 MAX_ERROR_BACKOFF = 600.0
@@ -46,48 +48,88 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
     :param poll_interval: Seconds between polls.
     :param deadline: Unix time after which the trigger gives up with a ``timeout`` event.
     :param waiting_since: Unix time the task deferred: every "waited" figure (log lines, the event's ``waited``)
-        counts from it, across triggerer restarts. Missing (a trigger serialized by an older version): from when
-        this trigger starts.
+        counts from it, across triggerer restarts. Missing (a trigger serialized by an older version), or not a
+        time: from when this trigger starts.
+    :param provider_version: Set by :meth:`serialize` (the version that wrote the row), never by hand: with it,
+        bad arguments end the trigger with one ``error`` event instead of an exception in the triggerer (see
+        :mod:`~airflow_provider_polytomic.core.trigger_args`). Without it they raise at once.
+    :param ignorable: Set by :meth:`serialize`: the names a version that does not know them may drop.
 
     It logs the wait's story, not every poll (:mod:`airflow_provider_polytomic.core.wait_log`): the start, each
     change, a "still waiting" line every ``[polytomic] still_waiting_log_interval`` seconds (600) of silence,
     warnings and the end.
     """
 
+    #: Arguments (beside the watch options) whose absence cannot change the event: a trigger of an older version
+    #: drops them, with a warning, when it does not know them.
+    IGNORABLE_ARGUMENTS: tuple[str, ...] = ("waiting_since",)  # only the "waited" figures
+
     def __init__(
         self,
         *,
         watch: dict[str, Any] | None = None,
-        polytomic_conn_id: str = "polytomic_default",
+        polytomic_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 60.0,
         deadline: float | None = None,
         waiting_since: float | None = None,
+        provider_version: str | None = None,
+        ignorable: list[str] | None = None,
         **watch_options: Any,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self.watch = checked_options({**(watch or {}), **watch_options})
-        self.polytomic_conn_id = polytomic_conn_id
-        self.poll_interval = checked_interval(poll_interval, "PolytomicSyncStatusTrigger poll_interval")
-        self.deadline = (
-            bounded_number(deadline, "PolytomicSyncStatusTrigger deadline (Unix time)", maximum=1e11)
-            if deadline is not None
-            else None
-        )
+        self.arguments = ArgumentCheck(type(self).__name__, provider_version, ignorable)
+        given = {"watch": watch, "polytomic_conn_id": polytomic_conn_id, "poll_interval": poll_interval}
+        checked = self.arguments.run(lambda: self._check(**given, deadline=deadline, watch_options=watch_options))
+        # A trigger whose row it cannot run with keeps it as it came (serialize() writes it back unchanged).
+        self._given = {
+            **given,
+            "deadline": deadline,
+            "waiting_since": waiting_since,
+            "provider_version": provider_version,
+            "ignorable": ignorable,
+        }
+        self._given.update(watch_options)
+        if checked is None:  # wait() only reports the problem: this names the sync in its event
+            sync_id = (watch if isinstance(watch, dict) else watch_options).get("sync_id")
+            checked = ({"sync_id": f"{sync_id!s:.60}" if sync_id else ""}, DEFAULT_CONN_ID, 60.0, None)
+        self.watch, self.polytomic_conn_id, self.poll_interval, self.deadline = checked
+        # Never checked here: wait() reads any value it cannot use as "now" (core.wait_log.wait_began).
         self.waiting_since = waiting_since
+
+    def _check(
+        self, *, watch: Any, polytomic_conn_id: Any, poll_interval: Any, deadline: Any, watch_options: dict[str, Any]
+    ) -> tuple[dict[str, Any], str, float, float | None]:
+        """The arguments, each checked; raises naming the first one that is wrong."""
+        if watch is not None and not isinstance(watch, dict):
+            raise PolytomicConfigError(f"watch must be a JSON object; got {type(watch).__name__}.")
+        state = self.arguments.known({**(watch or {}), **watch_options}, WATCH_OPTIONS, "argument or watch option")
+        SyncWatch.from_dict(state)  # every value readable (ids, instants, kind, flags) before the trigger starts
+        if not isinstance(polytomic_conn_id, str) or not polytomic_conn_id.strip():
+            raise PolytomicConfigError(
+                f"polytomic_conn_id must name an Airflow connection; got {polytomic_conn_id!r:.60}."
+            )
+        interval = checked_interval(poll_interval, "PolytomicSyncStatusTrigger poll_interval")
+        if deadline is not None:
+            deadline = bounded_number(deadline, "PolytomicSyncStatusTrigger deadline (Unix time)", maximum=1e11)
+        return state, polytomic_conn_id, interval, deadline
 
     @property
     def sync_id(self) -> str:
         return str(self.watch["sync_id"])
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        classpath = f"{type(self).__module__}.{type(self).__qualname__}"
+        if self.arguments.problem is not None:
+            return classpath, dict(self._given)
         return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
+            classpath,
             {
                 "watch": dict(self.watch),
                 "polytomic_conn_id": self.polytomic_conn_id,
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
                 "waiting_since": self.waiting_since,
+                **row_marks((*self.IGNORABLE_ARGUMENTS, *IGNORABLE_OPTIONS)),
             },
         )
 
@@ -99,6 +141,11 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
         # Imported here: only the triggerer needs aiohttp, never a DAG file.
         from airflow_provider_polytomic.hooks.polytomic_async import AsyncPolytomicClient
 
+        if self.arguments.problem is not None:  # a row this version cannot run: fail the task, never the triggerer
+            self.log.error(self.arguments.problem)
+            return Outcome("error", self.arguments.problem, self.sync_id, None).to_event()
+        if warning := self.arguments.ignored_warning():
+            self.log.warning(warning)
         story = self._story()
         try:
             watch = SyncWatch.from_dict(self.watch)
@@ -122,7 +169,8 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                         judgement = watch.observe(await client.run(watch.next_call(), max_age=max_age))
                 except PolytomicError as error:
                     if not is_transient(error):
-                        return Outcome("error", str(error), watch.sync_id, watch.execution_id).to_event()
+                        gone = execution_gone(error) is not None  # the task then ends its wait (and looks afresh)
+                        return Outcome("error", str(error), watch.sync_id, watch.execution_id, gone=gone).to_event()
                     # Still transient after the request's own retries: keep watching, backing off.
                     failures += 1
                     last_error = error

@@ -19,7 +19,8 @@ Exactly once per execution id:
   paused-then-unpaused DAG or a changed poll interval resumes from it: executions that finished meanwhile
   fire then, once each, and none fires twice. The ledger is written *before* the event is yielded.
 - **Without it** (Airflow 3.0-3.2), the watcher starts from a watermark: the ``watermark`` argument, else the
-  moment the watcher starts. Executions finished before it never fire, so a restart fires no duplicate, but
+  moment the watcher starts on Polytomic's clock (its first answer's ``Date``; never the triggerer's clock, see
+  ``core/clock.py``). Executions finished before it never fire, so a restart fires no duplicate, but
   executions that finished while the triggerer was down (or the DAG paused) do not fire either.
 
 Errors never end the watcher: transient ones (5xx, 429, timeouts, after the client's own retries) back off up to
@@ -34,28 +35,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import airflow.triggers.base as _triggers_base
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_polytomic.core import protocol
-from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
+from airflow_provider_polytomic.core.clock import polytomic_now
 from airflow_provider_polytomic.core.completions import (
     DEFAULT_OUTCOMES,
+    DEFAULT_PERMANENT_ERROR_INTERVAL,
     OUTCOMES,
+    PLACEHOLDER_ARGUMENTS,
     CompletionLedger,
     completion_payload,
     newly_finished,
     outcome_of,
     scan_since,
+    starting_watermark,
+    watcher_arguments,
 )
-from airflow_provider_polytomic.core.completions import outcomes as checked_outcomes
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID
-from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
-from airflow_provider_polytomic.core.ids import validate_id
+from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicTriggerArgumentError, is_transient
 from airflow_provider_polytomic.core.models import Execution, SyncKind
+from airflow_provider_polytomic.core.trigger_args import ArgumentCheck, row_marks
 from airflow_provider_polytomic.core.values import parse_timestamp
 from airflow_provider_polytomic.triggers.asset_state_store import AssetStateStore
 from airflow_provider_polytomic.triggers.polytomic import error_backoff
@@ -72,9 +76,6 @@ else:
 #: Whether this Airflow can schedule DAGs on asset watchers (Airflow 3).
 EVENT_DRIVEN_SCHEDULING = hasattr(_triggers_base, "BaseEventTrigger")
 
-#: Seconds between retries while Polytomic refuses the watcher (401/403/404, a broken connection).
-DEFAULT_PERMANENT_ERROR_INTERVAL = 300.0
-
 
 class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
     """Watches one Polytomic sync and fires one event per newly finished execution, oldest first.
@@ -89,11 +90,16 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
     :param outcomes: Which endings fire: any of ``succeeded`` (``completed`` without record errors, the
         default), ``completed_with_errors``, ``failed``, ``canceled``, ``interrupted``.
     :param poll_interval: Seconds between polls of the sync's execution list.
-    :param watermark: ISO 8601; executions that finished at or before it never fire. Default: when the
-        watcher starts. With the asset state store it applies only until the watcher has saved its ledger.
+    :param watermark: ISO 8601 (Polytomic's clock); executions that finished at or before it never fire. Default:
+        when the watcher starts. With the asset state store it applies only until the watcher has saved its ledger.
     :param kind: ``"model"`` (default) or ``"bulk"``.
     :param permanent_error_interval: Seconds between retries while Polytomic refuses the watcher.
+    :param provider_version, ignorable: Written by :meth:`serialize`, never by hand; with them a bad argument is
+        an ERROR in the triggerer's log, not an exception in the triggerer (:mod:`..core.trigger_args`).
     """
+
+    #: Arguments that cannot change which events fire: an older version that does not know them drops them.
+    IGNORABLE_ARGUMENTS: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -105,45 +111,48 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         watermark: str | None = None,
         kind: str = "model",
         permanent_error_interval: float = DEFAULT_PERMANENT_ERROR_INTERVAL,
+        provider_version: str | None = None,
+        ignorable: list[str] | None = None,
+        **unknown: Any,
     ) -> None:
         if not EVENT_DRIVEN_SCHEDULING:
             import airflow
 
-            raise PolytomicError(
+            raise PolytomicTriggerArgumentError(
                 "PolytomicSyncCompletionTrigger needs Airflow 3: it runs in an AssetWatcher (event-driven "
                 f"scheduling), which Airflow {airflow.__version__} does not have. On Airflow 2, wait for the sync "
                 "in a DAG with PolytomicSyncStatusSensor instead."
             )
         super().__init__()  # type: ignore[no-untyped-call]
-        self.sync_id = validate_id(sync_id, "sync id")
-        self.polytomic_conn_id = polytomic_conn_id
-        self.outcomes = checked_outcomes(outcomes)
-        self.poll_interval = checked_interval(poll_interval, "PolytomicSyncCompletionTrigger poll_interval")
-        self.permanent_error_interval = checked_interval(
-            permanent_error_interval, "PolytomicSyncCompletionTrigger permanent_error_interval"
+        self.arguments = ArgumentCheck(type(self).__name__, provider_version, ignorable)
+        given = {
+            "sync_id": sync_id,
+            "polytomic_conn_id": polytomic_conn_id,
+            "outcomes": outcomes,
+            "poll_interval": poll_interval,
+            "watermark": watermark,
+            "kind": kind,
+            "permanent_error_interval": permanent_error_interval,
+        }
+        checked = self.arguments.run(
+            lambda: {**self.arguments.known(unknown, (), "argument"), **watcher_arguments(given)}
         )
-        if kind not in {item.value for item in SyncKind}:
-            raise PolytomicError(f"PolytomicSyncCompletionTrigger kind must be 'model' or 'bulk', got {kind!r:.40}.")
-        self.kind = SyncKind(kind).value
-        if watermark is not None and not _is_timestamp(watermark):
-            raise PolytomicError(f"PolytomicSyncCompletionTrigger watermark must be ISO 8601, got {watermark!r:.60}.")
-        self.watermark = watermark
+        # A row it cannot run with is kept as it came (serialize() writes it back), and run() only reports it.
+        self._given = {**given, "provider_version": provider_version, "ignorable": ignorable, **unknown}
+        self._kwargs: dict[str, Any] = checked or {**PLACEHOLDER_ARGUMENTS, "sync_id": f"{sync_id!s:.60}"}
+        self.sync_id: str = self._kwargs["sync_id"]
+        self.polytomic_conn_id: str = self._kwargs["polytomic_conn_id"]
+        self.outcomes: tuple[str, ...] = tuple(self._kwargs["outcomes"])
+        self.poll_interval: float = self._kwargs["poll_interval"]
+        self.watermark: str | None = self._kwargs["watermark"]
+        self.kind: str = self._kwargs["kind"]
+        self.permanent_error_interval: float = self._kwargs["permanent_error_interval"]
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "sync_id": self.sync_id,
-                "polytomic_conn_id": self.polytomic_conn_id,
-                "outcomes": list(self.outcomes),
-                "poll_interval": self.poll_interval,
-                # While running: the ledger's high-water mark, so a trigger rebuilt from these kwargs fires no
-                # execution this one handled.
-                "watermark": self.watermark,
-                "kind": self.kind,
-                "permanent_error_interval": self.permanent_error_interval,
-            },
-        )
+        # While running, ``watermark`` is the ledger's high-water mark: a trigger rebuilt from these kwargs fires
+        # no execution this one handled.
+        kwargs = {**self._kwargs, "watermark": self.watermark, **row_marks(self.IGNORABLE_ARGUMENTS)}
+        return f"{type(self).__module__}.{type(self).__qualname__}", self._given if self.arguments.problem else kwargs
 
     @property
     def state_key(self) -> str:
@@ -159,6 +168,11 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         # Imported here: only the triggerer needs aiohttp, never a DAG file.
         from airflow_provider_polytomic.hooks.polytomic_async import AsyncPolytomicClient
 
+        while self.arguments.problem is not None:  # a row it cannot run: say so, fire nothing, never exit
+            self.log.error("%s No asset events fire until that is fixed.", self.arguments.problem)
+            await asyncio.sleep(self.permanent_error_interval)
+        if warning := self.arguments.ignored_warning():
+            self.log.warning(warning)
         kind = SyncKind(self.kind)
         store = self._state_store()
         ledger: CompletionLedger | None = None
@@ -167,11 +181,11 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         try:
             while True:
                 try:
-                    if ledger is None:
-                        ledger = await self._open_ledger(store)
                     if client is None:
                         client = await AsyncPolytomicClient.from_connection(self.polytomic_conn_id, self.log)
-                    executions = await self._newly_finished(client, ledger, kind)
+                    if ledger is None:
+                        ledger = await self._open_ledger(store, client)
+                    executions, now = await self._newly_finished(client, ledger, kind, store)
                 except Exception as error:  # a watcher logs and carries on, never dies
                     failures += 1
                     pause, permanent = self._after_error(error, failures)
@@ -188,7 +202,7 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
                     failures = 0
                 for execution in executions:
                     outcome = outcome_of(execution, kind)
-                    ledger.mark(execution)
+                    ledger.mark(execution, now)
                     self.watermark = ledger.high_water().isoformat()
                     # Saved before the event is yielded: a crash in between loses an event rather than
                     # firing one twice.
@@ -215,17 +229,20 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
             if client is not None:
                 await client.close()
 
-    async def _open_ledger(self, store: AssetStateStore | None) -> CompletionLedger:
-        start = parse_timestamp(self.watermark) if self.watermark else datetime.now(timezone.utc)
-        assert start is not None  # noqa: S101 - validated in __init__
-        ledger = CompletionLedger(start)
-        if store is None:
-            how = "no asset state store (Airflow before 3.3, or a trigger run outside the triggerer)"
+    async def _open_ledger(self, store: AssetStateStore | None, client: AsyncPolytomicClient) -> CompletionLedger:
+        saved = CompletionLedger.from_state(await store.get(self.state_key)) if store is not None else None
+        if saved is not None:
+            ledger = saved
+            how = f"resumed from the asset state store (key '{self.state_key}', {len(saved.seen)} id(s))"
         else:
-            saved = CompletionLedger.from_state(await store.get(self.state_key))
-            if saved is not None:
-                ledger = saved
-                how = f"resumed from the asset state store (key '{self.state_key}', {len(saved.seen)} id(s))"
+            # The default start is Polytomic's "now", from an answer: never this triggerer's clock (core/clock.py).
+            start = parse_timestamp(self.watermark) if self.watermark else None
+            if start is None:
+                first = await client.run(protocol.list_executions(self.sync_id, kind=SyncKind(self.kind)))
+                start = starting_watermark(first)
+            ledger = CompletionLedger(start)
+            if store is None:
+                how = "no asset state store (Airflow before 3.3, or a trigger run outside the triggerer)"
             else:
                 await store.set(self.state_key, ledger.to_state())
                 how = f"new ledger in the asset state store (key '{self.state_key}')"
@@ -257,13 +274,10 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
             )
 
     async def _newly_finished(
-        self, client: AsyncPolytomicClient, ledger: CompletionLedger, kind: SyncKind
-    ) -> list[Execution]:
-        """Executions that finished after the ledger's watermark and are not in it yet, oldest first.
-
-        The list is read newest first and stops at the first execution that finished at or before the
-        watermark (a sync runs one execution at a time, so everything older finished earlier still).
-        """
+        self, client: AsyncPolytomicClient, ledger: CompletionLedger, kind: SyncKind, store: AssetStateStore | None
+    ) -> tuple[list[Execution], datetime]:
+        """Executions that finished after the ledger's watermark and are not in it yet, oldest first (the list
+        read newest first down to :func:`scan_since`'s boundary), and Polytomic's "now" of the answer."""
         scan = scan_since(ledger, kind)
         while scan.feed(
             await client.run(protocol.list_executions(self.sync_id, page_token=scan.page_token, kind=kind))
@@ -276,13 +290,19 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
                 scan.max_pages,
                 ledger.watermark.isoformat(),
             )
-        new = newly_finished(scan.found, ledger, kind)  # each execution id once, even when pages overlap
+        now = polytomic_now(scan.clock, scan.found) or ledger.high_water()
+        running = dict(ledger.running)
+        new = newly_finished(scan.found, ledger, kind, now)  # each execution id once, even when pages overlap
+        if ledger.running != running:
+            await self._save(store, ledger)  # a run seen running fires when it ends, even after a restart
         self.log.debug("Polytomic sync %s: %d newly finished execution(s).", self.sync_id, len(new))
-        return new
+        return new, now
 
     def _after_error(self, error: Exception, failures: int) -> tuple[float, bool]:
         """Log ``error``; the pause before the next attempt, and whether the error is permanent."""
-        permanent, text = self._describe(error)
+        # Only a PolytomicError can be permanent (needs a person); anything else is unexpected and retried.
+        permanent = isinstance(error, PolytomicError) and not is_transient(error)
+        text = str(error) if isinstance(error, PolytomicError) else f"Unexpected {type(error).__name__}: {error}."
         if permanent:
             pause = max(self.poll_interval, self.permanent_error_interval)
             self.log.error(
@@ -297,19 +317,6 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         pause = error_backoff(self.poll_interval, failures)
         self.log.warning("%s Watching Polytomic sync %s again in %g s.", text, self.sync_id, pause)
         return pause, False
-
-    def _describe(self, error: Exception) -> tuple[bool, str]:
-        """Whether ``error`` is permanent (needs a person), and what to say about it."""
-        if isinstance(error, PolytomicError):
-            return not is_transient(error), str(error)
-        return False, f"Unexpected {type(error).__name__}: {error}."
-
-
-def _is_timestamp(value: Any) -> bool:
-    try:
-        return parse_timestamp(value) is not None
-    except (TypeError, ValueError):
-        return False
 
 
 __all__ = [

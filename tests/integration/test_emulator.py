@@ -863,3 +863,37 @@ def test_command_line_says_the_port_is_busy(tmp_path: Path) -> None:
 def test_command_line_prints_the_schema() -> None:
     result = run_command_line("--print-schema")
     assert result.returncode == 0 and json.loads(result.stdout) == scenario_schema()
+
+
+@pytest.mark.parametrize("offset", [120, -120.5])
+def test_clock_offset_skews_every_time_and_the_date_header(offset: float) -> None:
+    """A scenario's ``clock_offset`` puts the emulated Polytomic's clock ahead of or behind this machine's."""
+    from email.utils import parsedate_to_datetime
+
+    scenario = {"api_keys": [API_KEY], "clock_offset": offset, "syncs": [{"id": SYNC, "executions": [{}]}]}
+    with PolytomicEmulator(scenario) as skewed:
+        response = call(skewed, "GET", STATUS)
+        ours = datetime.now(timezone.utc)
+        current = data(response)["current_execution"]
+        theirs = parsedate_to_datetime(response.headers["Date"])
+        assert abs((theirs - ours).total_seconds() - offset) < 2
+        assert abs((timestamp(current["created_at"]) - ours).total_seconds() - offset) < 2
+        skewed.clock_offset = 0  # settable while it runs
+        assert abs((parsedate_to_datetime(call(skewed, "GET", STATUS).headers["Date"]) - ours).total_seconds()) < 2
+
+
+@pytest.mark.parametrize("offset", ["120", 1e300, True, None])
+def test_a_clock_offset_that_is_not_a_sane_number_of_seconds_is_refused(offset: Any) -> None:
+    with pytest.raises(ScenarioError, match=r"scenario\.clock_offset"):
+        PolytomicEmulator({"clock_offset": offset})
+    with pytest.raises(ScenarioError, match=r"scenario\.clock_offset"):
+        PolytomicEmulator().clock_offset = offset
+
+
+def test_omit_completed_at_reports_an_ended_run_without_its_end(emulator: PolytomicEmulator) -> None:
+    steps = [{"status": "running"}, {"status": "completed"}]
+    emulator.add_sync(id=SYNC, executions=[{"id": EXEC, "omit_completed_at": True, "steps": steps}])
+    call(emulator, "GET", STATUS)
+    last = data(call(emulator, "GET", STATUS))["last_execution"]
+    assert (last["id"], last["status"], last["completed_at"]) == (EXEC, "completed", None)
+    assert last["started_at"] is not None

@@ -176,6 +176,28 @@ def test_follows_the_execution_it_saw_when_a_newer_run_starts(
     assert run.summary["execution_id"] == sync.executions[0].id
 
 
+@pytest.mark.parametrize("offset", [120.0, -120.0], ids=["polytomic-ahead", "polytomic-behind"])
+@pytest.mark.parametrize("mode", MODES)
+def test_the_run_seen_at_the_first_poke_is_judged_whatever_polytomics_clock_says(
+    mode: str, offset: float, run_dag: Callable[..., Run], emulator: PolytomicEmulator
+) -> None:
+    """Polytomic's clock 2 minutes off Airflow's. In reschedule mode without a task state store (Airflow before
+    3.3) each later poke finds the run again by its first poke's time, an instant on Airflow's clock. Before, 2 min
+    behind: RUNNING, seen at the first poke, "ended before" that time on Polytomic's clock and was dropped (the
+    sensor waited for its timeout); 2 min ahead: STALE, failed a minute before the first poke, counted as in
+    progress at it and failed the task."""
+    emulator.clock_offset = offset
+    sync = emulator.add_sync(
+        executions=[
+            {"created_ago": 60, "steps": [{"status": "failed", "errors": ["stale"]}]},  # STALE
+            {"steps": [RUNNING, COMPLETED]},  # RUNNING, seen at the first poke
+        ]
+    )
+    run = run_dag(mode, sync)
+    assert run.task_state == "success", run.log[-3000:]
+    assert run.summary["execution_id"] == sync.executions[1].id
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_stale_last_run_does_not_open_the_gate(
     mode: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator

@@ -33,6 +33,7 @@ def test_the_decisions_of_the_core_and_both_transports_have_their_own_tests() ->
         "core/status.py",
         "core/scan.py",
         "core/completions.py",
+        "core/trigger_args.py",
         "core/protocol.py",
         "core/http_errors.py",
         "core/retry.py",

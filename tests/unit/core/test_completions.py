@@ -87,7 +87,9 @@ def test_newly_finished_skips_running_and_seen_runs_and_orders_oldest_first() ->
     ledger.mark(seen)
     running = Execution.from_api({"id": "r", "status": "running", "created_at": T0.isoformat()})
     found = [running, ended("c", 9), ended("b", 7, "failed"), seen, ended("a", 1)]
-    assert [execution.id for execution in newly_finished(found, ledger, SyncKind.MODEL)] == ["a", "b", "c"]
+    assert [
+        execution.id for execution in newly_finished(found, ledger, SyncKind.MODEL, T0 + timedelta(minutes=10))
+    ] == ["a", "b", "c"]
 
 
 def test_a_payload_carries_the_summary_the_outcome_and_the_sensors_verdict() -> None:
@@ -115,3 +117,44 @@ def test_a_payload_carries_the_summary_the_outcome_and_the_sensors_verdict() -> 
 )
 def test_a_saved_state_that_is_not_a_ledger_reads_as_none(state: Any) -> None:
     assert CompletionLedger.from_state(state) is None
+
+
+def test_a_run_without_completed_at_is_new_once_if_it_was_seen_running_or_began_after_the_watermark() -> None:
+    ledger = CompletionLedger(T0)
+    before = {"created_at": (T0 - timedelta(minutes=5)).isoformat()}
+    seen_running = Execution.from_api({"id": "r", "status": "running", **before})
+    assert newly_finished([seen_running], ledger, SyncKind.MODEL, T0 + timedelta(minutes=1)) == []
+    ended_null = Execution.from_api({"id": "r", "status": "completed", "completed_at": None, **before})
+    never_seen = Execution.from_api({"id": "x", "status": "completed", **before})
+    after = Execution.from_api(
+        {"id": "y", "status": "completed", "created_at": (T0 + timedelta(minutes=1)).isoformat()}
+    )
+    # The scan goes past the run seen running (its end is unknown) and stops at the one never seen running.
+    scan = scan_since(ledger, SyncKind.MODEL)
+    assert not scan.feed(ExecutionPage((after, ended_null, never_seen)))
+    assert [execution.id for execution in scan.found] == ["y", "r"]
+    now = T0 + timedelta(minutes=2)
+    new = newly_finished(scan.found, ledger, SyncKind.MODEL, now)
+    assert [execution.id for execution in new] == ["r", "y"]  # both ended "now": by creation
+    for execution in new:
+        ledger.mark(execution, now)
+    assert not ledger.is_new(ended_null) and not ledger.is_new(after) and ledger.running == {}
+    # Saved and read back (the asset state store), a run seen running is still remembered.
+    ledger.note_running([Execution.from_api({"id": "z", "status": "running", **before})], now)
+    again = CompletionLedger.from_state(json.loads(json.dumps(ledger.to_state())))
+    assert again is not None and again.running.keys() == {"z"} and again.seen.keys() == {"y", "r"}
+    assert again.is_new(Execution.from_api({"id": "z", "status": "completed", **before}))
+    # A ledger saved before ``running`` existed still reads.
+    legacy = {key: value for key, value in ledger.to_state().items() if key != "running"}
+    assert CompletionLedger.from_state(legacy) is not None
+
+
+def test_a_new_watchers_watermark_is_polytomics_now_never_before_what_it_already_shows() -> None:
+    from airflow_provider_polytomic.core.clock import ServerClock
+    from airflow_provider_polytomic.core.completions import starting_watermark
+
+    late = ended("late", 30)
+    assert starting_watermark(ExecutionPage((late,))) == late.completed_at  # no Date: the newest time
+    assert starting_watermark(ExecutionPage(())) == datetime(1970, 1, 1, tzinfo=timezone.utc)  # nothing yet
+    behind = starting_watermark(ExecutionPage((), clock=ServerClock(timedelta(minutes=-2))))
+    assert abs(behind - (datetime.now(timezone.utc) - timedelta(minutes=2))) < timedelta(seconds=5)

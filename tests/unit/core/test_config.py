@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_polytomic.core.config import USER_AGENT
+from airflow_provider_polytomic.core.config import (
+    MAX_CONNECTIONS,
+    MAX_RETRIES,
+    MAX_RETRY_DELAY,
+    MAX_TIMEOUT,
+    MIN_TIMEOUT,
+    USER_AGENT,
+)
 from airflow_provider_polytomic.core.errors import (
     PolytomicConfigError,
 )
@@ -97,3 +104,25 @@ def test_sync_url_uses_the_host_and_can_be_overridden() -> None:
     assert config(host="polytomic.example.com").sync_url(SYNC) == f"https://polytomic.example.com/syncs/{SYNC}"
     custom = config(extra={"sync_url_template": "{base_url}/connections/syncs/{sync_id}/edit"})
     assert custom.sync_url(SYNC) == f"https://app.polytomic.com/connections/syncs/{SYNC}/edit"
+
+
+@pytest.mark.parametrize("timeout", [1e-9, 0.05, "0.09", -1])
+def test_a_timeout_too_short_for_any_answer_is_refused_naming_the_field(timeout: object) -> None:
+    # Before: 1e-9 was accepted; every request then timed out and was retried as if Polytomic were down.
+    with pytest.raises(PolytomicConfigError, match=r"my_conn': extra 'timeout' \(seconds\) must be a number from 0.1"):
+        config(extra={"timeout": timeout})
+
+
+def test_the_shortest_timeout_allowed_is_accepted() -> None:
+    assert config(extra={"timeout": 0.1}).timeout == MIN_TIMEOUT == 0.1
+
+
+def test_the_connection_form_states_the_bounds_the_connection_is_checked_against() -> None:
+    from airflow_provider_polytomic.connection_form import EXTRA_FIELDS
+
+    timeout = EXTRA_FIELDS["timeout"]
+    assert (timeout["schema"]["minimum"], timeout["schema"]["maximum"]) == (MIN_TIMEOUT, MAX_TIMEOUT)
+    assert f"{MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}" in timeout["description"]
+    assert EXTRA_FIELDS["max_retries"]["schema"]["maximum"] == MAX_RETRIES
+    assert EXTRA_FIELDS["retry_delay"]["schema"]["maximum"] == MAX_RETRY_DELAY
+    assert EXTRA_FIELDS["max_connections"]["schema"]["maximum"] == MAX_CONNECTIONS

@@ -42,6 +42,13 @@ def test_an_outcome_crosses_back_as_an_event_and_a_malformed_event_is_refused() 
             Outcome.from_event(bad)
 
 
+def test_an_error_event_says_whether_the_execution_is_gone_and_an_older_triggers_event_says_not() -> None:
+    gone = Outcome("error", "HTTP 404", SYNC, A, gone=True)
+    assert Outcome.from_event(gone.to_event()) == gone
+    older = {key: value for key, value in gone.to_event().items() if key != "gone"}
+    assert Outcome.from_event(older).gone is False
+
+
 def test_one_classification_gives_the_gate_and_the_watcher_their_answers() -> None:
     cases = [
         ("completed", {}, SyncKind.MODEL, Ending.SUCCEEDED),

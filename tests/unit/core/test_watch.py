@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
+import pytest
+
+from airflow_provider_polytomic.core.errors import PolytomicConfigError
 from airflow_provider_polytomic.core.models import ExecutionPage, SyncStatus
 from airflow_provider_polytomic.core.status import Verdict
 from airflow_provider_polytomic.core.watch import SyncWatch
@@ -83,3 +86,63 @@ def test_a_named_watch_names_the_sync_in_every_message_and_the_summary() -> None
     assert done.summary() is not None and list(done.summary() or {})[:3] == ["sync_id", "sync_name", "execution_id"]
     assert SyncWatch.from_dict(watch.to_dict()).sync_name == "Orders"  # it crosses to the trigger
     assert f"Polytomic sync {SYNC} execution {A}: running" in SyncWatch(SYNC).observe(execution(A, "running")).message
+
+
+def test_a_reschedule_pokes_anchor_is_put_on_polytomics_clock_before_it_is_compared() -> None:
+    """The first poke ran at T0 on Airflow's clock; Polytomic's is 2 minutes behind. The run seen running then
+    ended 30 s later, at T0 - 90 s on Polytomic's clock: still the one judged (before: dropped as "ended before the
+    anchor", and the sensor waited for its timeout)."""
+    from airflow_provider_polytomic.core.clock import ServerClock
+
+    watch = SyncWatch(SYNC, local_anchor=T0)
+    assert watch.next_call().path.endswith("/executions")
+    ran = execution(
+        A, "completed", created=T0 - timedelta(seconds=150), completed_at=(T0 - timedelta(seconds=90)).isoformat()
+    )
+    older = execution(B, "failed", created=T0 - timedelta(hours=2), completed_at=(T0 - timedelta(hours=1)).isoformat())
+    behind = ServerClock(timedelta(minutes=-2))
+    result = watch.observe(ExecutionPage((ran, older), clock=behind))
+    assert result.verdict is Verdict.SUCCEEDED and result.execution is not None and result.execution.id == A
+    # With Polytomic 2 minutes ahead, a run that ended a minute before the first poke (T0 + 60 s on its clock)
+    # is not the one in progress at it.
+    ahead = ServerClock(timedelta(minutes=2))
+    stale = execution(B, "failed", created=T0, completed_at=(T0 + timedelta(seconds=60)).isoformat())
+    newer = execution(A, "running", created=T0 + timedelta(seconds=110))
+    again = SyncWatch(SYNC, local_anchor=T0)
+    result = again.observe(ExecutionPage((newer, stale), clock=ahead))
+    assert result.verdict is Verdict.WAITING and again.execution_id == A
+
+
+def test_the_anchor_a_trigger_gets_is_polytomics_now_and_a_local_anchor_never_crosses() -> None:
+    from airflow_provider_polytomic.core.clock import ServerClock
+    from airflow_provider_polytomic.core.watch import WATCH_OPTIONS
+
+    watch = SyncWatch(SYNC)
+    watch.observe(SyncStatus(clock=ServerClock(timedelta(minutes=-2))))
+    ours = datetime.now(timezone.utc)
+    assert abs(watch.polytomic_now() - (ours - timedelta(minutes=2))) < timedelta(seconds=5)
+    assert "local_anchor" not in WATCH_OPTIONS and "local_anchor" not in SyncWatch(SYNC, local_anchor=T0).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "complaint"),
+    [
+        ("kind", "cdc", "kind must be 'model' or 'bulk'"),
+        ("kind", {"model": 1}, "kind must be"),
+        ("completed_after", 5, "completed_after must be an ISO 8601 timestamp"),
+        ("completed_after", "yesterday", "completed_after must be an ISO 8601 timestamp"),
+        ("anchor", ["2026-01-01"], "anchor must be an ISO 8601 timestamp"),
+        ("fail_on_record_errors", "false", "fail_on_record_errors must be true or false"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_a_config_error_naming_the_option(
+    option: str, value: object, complaint: str
+) -> None:
+    # Never a bare ValueError (a trigger turns config errors into its error event), never a silent bool("false").
+    with pytest.raises(PolytomicConfigError, match=complaint):
+        SyncWatch.from_dict({"sync_id": SYNC, option: value})
+
+
+def test_a_watch_that_is_not_an_object_is_a_config_error() -> None:
+    with pytest.raises(PolytomicConfigError, match="must be a JSON object"):
+        SyncWatch.from_dict(["sync_id"])  # type: ignore[arg-type]

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -75,17 +77,76 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[faultservers.HttpServer, Path]]
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-@pytest.mark.parametrize("drip", [faultservers.drip_headers, faultservers.drip_body])
+@pytest.mark.parametrize("part", ["headers", "body"])
+@pytest.mark.parametrize("framing", list(faultservers.DRIP_FRAMINGS))
 def test_timeout_bounds_a_server_that_drips_bytes(
-    transport: str, drip: Callable[..., int], make_connection: MakeConnection
+    transport: str, part: str, framing: str, make_connection: MakeConnection
 ) -> None:
-    with faultservers.raw_server(drip) as server:
+    # Before: with requests, an answer framed "close" or HTTP/1.0 whose body dripped ran until the server
+    # stopped (http.client drops the connection's socket once an answer says it will close).
+    with faultservers.raw_server(faultservers.drip(part, framing)) as server:
         conn_id = make_connection(host=server.url, timeout=1, max_retries=0)
         started = time.monotonic()
         with pytest.raises(PolytomicUnavailableError, match=r"no answer within 1 s"):
             send(transport, conn_id)
         # The drip lasts 20 s (one byte every 0.2 s); a per-read timeout would wait all of it.
         assert time.monotonic() - started < 8
+
+
+# -- a wrong host ---------------------------------------------------------------------------------------------
+
+
+class RecordedLog:
+    """A logger for the async client that keeps its warnings."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warning(self, message: str, *args: Any) -> None:
+        self.warnings.append(message % args if args else message)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("answer", ["refused", "502 from a proxy"])
+def test_every_retry_warning_and_the_final_error_name_the_base_url_tried(
+    transport: str, answer: str, make_connection: MakeConnection, logs: Callable[[], str]
+) -> None:
+    # Before: "GET /api/syncs/…/status (connection '…') failed: the connection failed (ConnectionError)", retried
+    # until the sensor's timeout (7 days by default) without a word of where the requests went.
+    with contextlib.ExitStack() as stack:
+        if answer == "refused":
+            base_url = f"http://127.0.0.1:{free_port()}"
+        else:
+            base_url = stack.enter_context(faultservers.http_server(lambda *_: (502, {}, b"Bad Gateway"))).url
+        conn_id = make_connection(host=base_url, max_retries=2)
+        recorded = RecordedLog()
+        with pytest.raises(PolytomicUnavailableError, match="Gave up after 3 attempts") as raised:
+            if transport == "requests":
+                hook = PolytomicHook(conn_id)
+                try:
+                    hook.run(protocol.get_sync_status(SYNC))
+                finally:
+                    hook.close()
+            else:
+
+                async def go() -> None:
+                    async with await AsyncPolytomicClient.from_connection(conn_id, log=recorded) as client:
+                        await client.run(protocol.get_sync_status(SYNC))
+
+                asyncio.run(go())
+    assert f"Base URL tried: {base_url}." in str(raised.value)
+    # Airflow 2 may show a hook's log line twice (captured and echoed): the attempts named tell them apart.
+    warnings = recorded.warnings or [line for line in logs().splitlines() if "Retrying in" in line]
+    assert {re.search(r"attempt \d of 3", warning)[0] for warning in warnings} == {"attempt 2 of 3", "attempt 3 of 3"}
+    assert all(f"Base URL tried: {base_url}." in warning for warning in warnings), warnings
+    assert API_KEY not in str(raised.value) and not any(API_KEY in warning for warning in warnings)
 
 
 # -- size limit -------------------------------------------------------------------------------------------
@@ -268,6 +329,9 @@ def test_the_basic_form_of_a_deployment_key_is_masked_in_airflow_logs(make_conne
         ({"password": API_KEY + "\n"}, "API key"),
         ({"api_version": "2025-09-18\n"}, "api_version"),
         ({"timeout": "nan"}, "timeout"),
+        ({"timeout": 1e-9}, "timeout"),
+        ({"host": "http:/127.0.0.1"}, "host"),
+        ({"host": "http//127.0.0.1"}, "host"),
         ({"max_retries": 2.7}, "max_retries"),
         ({"verify": "/nonexistent/ca.pem"}, "verify"),
         ({"sync_url_template": "{base_url}/syncs/{sync}"}, "sync_url_template"),
@@ -303,3 +367,19 @@ def test_a_retry_after_that_is_not_a_finite_number_is_ignored(
     # Before: the hook raised a raw ValueError from sleep(nan); the trigger slept nan on the shared event loop.
     assert isinstance(send(transport, make_connection()), SyncStatus)
     assert [request.status for request in emulator.requests] == [429, 200]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("offset", [120.0, -120.0], ids=["polytomic-ahead", "polytomic-behind"])
+def test_both_transports_learn_polytomics_clock_from_the_date_header(
+    transport: str, offset: float, make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    """The offset that core/clock.py applies comes through the shared response parsing on both transports."""
+    emulator.clock_offset = offset
+    sync = emulator.add_sync(executions=[{"steps": [{"status": "running"}]}])
+    conn_id = make_connection()
+    for call in (protocol.list_executions(sync.id), protocol.get_sync_status(sync.id)):
+        answer = send(transport, conn_id, call)
+        assert answer.clock is not None, call.path
+        assert abs(answer.clock.offset.total_seconds() - offset) < 3, answer.clock
+    assert abs((answer.current_execution.created_at - answer.clock.now()).total_seconds()) < 3

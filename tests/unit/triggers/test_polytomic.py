@@ -11,8 +11,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
 import airflow_provider_polytomic.triggers.polytomic as trigger_module
+from airflow_provider_polytomic import __version__
+from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicError, PolytomicTriggerArgumentError
 from airflow_provider_polytomic.testing import PolytomicEmulator
 from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
 from benchmarks.wait_log import SimulatedClock, SimulatedWait, simulate, sync_steps
@@ -282,3 +285,132 @@ def test_the_still_waiting_interval_is_read_from_airflows_configuration(
     assert sum("Still waiting after" in line for line in info) == (2 if not warned else 0)  # 6 running polls
     _, _, again = simulated(emulator, clock, poll_interval=60, **kwargs)  # another trigger, same process
     assert again == []  # the setting's warning is given once per triggerer process
+
+
+# -- a trigger row this version cannot run (issue 25.1): the triggerer must survive it ----------------------
+
+#: What a provider of another version might have written (``serialize()``), one bad argument at a time, and
+#: the words the error must name.
+NEWER = "9.9.9"
+BAD_ROWS = {
+    "an unknown watch option": ({"watch": {"sync_id": SYNC, "only_full_syncs": True}}, "'only_full_syncs'"),
+    "an unknown argument": ({"watch": {"sync_id": SYNC}, "priority": "high"}, "'priority'"),
+    "a zero poll_interval": ({"watch": {"sync_id": SYNC}, "poll_interval": 0}, "poll_interval must be"),
+    "a text poll_interval": ({"watch": {"sync_id": SYNC}, "poll_interval": "fast"}, "poll_interval must be"),
+    "a text deadline": ({"watch": {"sync_id": SYNC}, "deadline": "tomorrow"}, "deadline (Unix time) must be"),
+    "no sync_id": ({"watch": {"execution_id": None}}, "needs a sync_id"),
+    "a watch that is not an object": ({"watch": "sync"}, "watch must be a JSON object"),
+    "an unknown kind": ({"watch": {"sync_id": SYNC, "kind": "cdc"}}, "kind must be 'model' or 'bulk'"),
+    "a kind of the wrong type": ({"watch": {"sync_id": SYNC, "kind": ["model"]}}, "kind must be"),
+    "completed_after as a number": ({"watch": {"sync_id": SYNC, "completed_after": 5}}, "completed_after must be"),
+    "completed_after as prose": ({"watch": {"sync_id": SYNC, "completed_after": "yesterday"}}, "completed_after"),
+    "an anchor as a list": ({"watch": {"sync_id": SYNC, "anchor": ["2026-01-01"]}}, "anchor must be"),
+    "fail_on_record_errors as text": (
+        {"watch": {"sync_id": SYNC, "fail_on_record_errors": "false"}},
+        "fail_on_record_errors must be true or false",
+    ),
+    "an execution id that is a path": ({"watch": {"sync_id": SYNC, "execution_id": "../../api/me"}}, "must be a UUID"),
+    "no connection id": ({"watch": {"sync_id": SYNC}, "polytomic_conn_id": None}, "polytomic_conn_id must name"),
+}
+
+
+def from_row(kwargs: dict[str, Any]) -> PolytomicSyncStatusTrigger:
+    """What Airflow's triggerer does with a row: import the class and call it with the stored kwargs."""
+    classpath = f"{PolytomicSyncStatusTrigger.__module__}.{PolytomicSyncStatusTrigger.__qualname__}"
+    module, _, name = classpath.rpartition(".")
+    trigger: PolytomicSyncStatusTrigger = getattr(importlib.import_module(module), name)(
+        **json.loads(json.dumps(kwargs))
+    )
+    return trigger
+
+
+async def events_of(trigger: PolytomicSyncStatusTrigger) -> list[dict[str, Any]]:
+    return [event.payload async for event in trigger.run()]
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ROWS))
+def test_a_row_this_version_cannot_run_ends_in_one_error_event_not_a_dead_triggerer(
+    case: str, make_connection: Callable[..., str], emulator: PolytomicEmulator, logs: Callable[[], str]
+) -> None:
+    row, named = BAD_ROWS[case]
+    row = {"polytomic_conn_id": make_connection(), "poll_interval": 0.05, **row, "provider_version": NEWER}
+    # Airflow (2.11, 3.0, 3.3) catches only TypeError here; anything else kills the triggerer's runner.
+    trigger = from_row(row)
+    (event,) = asyncio.run(events_of(trigger))  # one event, never a raw ValueError from run()
+    assert event["verdict"] == "error", event
+    assert named in event["message"] and "PolytomicSyncStatusTrigger cannot run" in event["message"], event
+    assert f"airflow-provider-polytomic {NEWER}" in event["message"] and __version__ in event["message"]
+    assert "Run the same provider version" in event["message"]
+    assert emulator.requests == []  # nothing polled on arguments it cannot trust
+    assert named in logs()  # in the trigger's own log lines too (the task log, in a triggerer)
+    assert trigger.serialize()[1].items() >= json.loads(json.dumps(row)).items()  # the row is kept as it came
+    # The task resumes with that event: it fails with the message (never skipped, never "not understood").
+    from airflow_provider_polytomic.core.status import Outcome
+    from airflow_provider_polytomic.execution_wait import PolytomicExecutionWaitMixin
+
+    with pytest.raises(PolytomicError, match="cannot run") as failure:
+        PolytomicExecutionWaitMixin._settle(Outcome.from_event(event))
+    assert not isinstance(failure.value, AirflowSensorTimeout)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ROWS))
+def test_a_trigger_built_by_hand_with_a_bad_argument_raises_at_once_and_only_a_type_error(case: str) -> None:
+    row, named = BAD_ROWS[case]
+    with pytest.raises(PolytomicTriggerArgumentError) as raised:
+        from_row({"poll_interval": 1, **row})  # no provider_version: a DAG author's (or a pre-marker row)
+    # A clear configuration error for the DAG author, and a TypeError, which a triggerer catches (one failed
+    # trigger, never a dead runner).
+    assert isinstance(raised.value, TypeError) and isinstance(raised.value, PolytomicConfigError)
+    assert named in str(raised.value)
+
+
+def test_serialize_says_which_version_wrote_the_row(make_connection: Callable[..., str]) -> None:
+    kwargs = PolytomicSyncStatusTrigger(sync_id=SYNC, polytomic_conn_id=make_connection()).serialize()[1]
+    assert kwargs["provider_version"] == __version__
+    # Every watch option so far can change the verdict (docs/reliability.md); waiting_since only the "waited" figures.
+    assert kwargs["ignorable"] == ["waiting_since"]
+
+
+def test_an_unknown_option_the_writer_marked_ignorable_is_dropped_with_a_warning(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator, logs: Callable[[], str]
+) -> None:
+    emulator.add_sync(id=SYNC, executions=[{"steps": [{"status": "running", "polls": 1}, {"status": "completed"}]}])
+    row = {
+        "watch": {"sync_id": SYNC, "log_hint": "nightly"},
+        "polytomic_conn_id": make_connection(),
+        "poll_interval": 0.05,
+        "started_at": 1.0,
+        "provider_version": NEWER,
+        "ignorable": ["log_hint", "started_at"],
+    }
+    (event,) = asyncio.run(events_of(from_row(row)))
+    assert event["verdict"] == "succeeded", event
+    assert "ignores 'log_hint', 'started_at'" in logs() and f"polytomic {NEWER}" in logs()
+
+
+def test_ignorable_is_honoured_only_in_a_row_and_only_for_the_names_listed(emulator: PolytomicEmulator) -> None:
+    by_hand = {"watch": {"sync_id": SYNC, "log_hint": "x"}, "ignorable": ["log_hint"]}
+    with pytest.raises(PolytomicTriggerArgumentError, match="'log_hint'"):
+        from_row(by_hand)
+    row = {**by_hand, "watch": {"sync_id": SYNC, "log_hint": "x", "only_full_syncs": True}, "provider_version": NEWER}
+    (event,) = asyncio.run(events_of(from_row(row)))
+    assert event["verdict"] == "error" and "'only_full_syncs'" in event["message"]
+    assert "'log_hint'" not in event["message"]
+
+
+def test_a_404_on_the_followed_execution_says_it_is_gone_and_on_the_sync_does_not(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    sync = emulator.add_sync(id=SYNC, executions=[{"steps": [{"status": "running", "polls": 10_000}]}])
+    followed = sync.executions[0].id
+    emulator.add_fault("status", path=f"/api/syncs/{SYNC}/executions/{followed}", status=404)
+    conn = make_connection()
+    event = asyncio.run(
+        PolytomicSyncStatusTrigger(
+            sync_id=SYNC, execution_id=followed, polytomic_conn_id=conn, poll_interval=0.05
+        ).wait()
+    )
+    assert (event["verdict"], event["gone"], event["execution_id"]) == ("error", True, followed)
+    unknown = "1c9e4a7b-0d2f-4e6a-9b8c-3f5e7d9a1b2c"
+    event = asyncio.run(PolytomicSyncStatusTrigger(sync_id=unknown, polytomic_conn_id=conn, poll_interval=0.05).wait())
+    assert (event["verdict"], event["gone"]) == ("error", False)

@@ -215,8 +215,78 @@ def test_airflow_encodes_the_watcher_and_decodes_it_unchanged(make_connection: C
     ],
 )
 def test_bad_arguments_fail_when_the_dag_is_parsed(arguments: dict[str, Any], complaint: str) -> None:
-    with pytest.raises(PolytomicError, match=complaint):
+    with pytest.raises(PolytomicError, match=complaint) as raised:
         PolytomicSyncCompletionTrigger(**arguments)
+    assert isinstance(raised.value, TypeError)  # the one exception a triggerer survives
+
+
+#: Rows a provider of another version might have written, one bad argument at a time, and what the error names.
+NEWER = "9.9.9"
+BAD_ROWS = {
+    "an unknown argument": ({"shared_stream": True}, "'shared_stream'"),
+    "an unknown outcome": ({"outcomes": ["completed"]}, "outcomes must be"),
+    "outcomes that are a number": ({"outcomes": 5}, "outcomes"),
+    "an unknown kind": ({"kind": "cdc"}, "kind must be"),
+    "a kind of the wrong type": ({"kind": ["model"]}, "kind must be"),
+    "a sync id that is not a UUID": ({"sync_id": "{{ params.sync_id }}"}, "must be a UUID"),
+    "a zero poll_interval": ({"poll_interval": 0}, "poll_interval must be"),
+    "a text permanent_error_interval": ({"permanent_error_interval": "soon"}, "permanent_error_interval must be"),
+    "a watermark as prose": ({"watermark": "yesterday"}, "watermark must be ISO 8601"),
+    "a watermark as a number": ({"watermark": 5}, "watermark must be ISO 8601"),
+    "no connection id": ({"polytomic_conn_id": None}, "polytomic_conn_id must name"),
+}
+
+
+@needs_airflow_3
+@pytest.mark.parametrize("case", sorted(BAD_ROWS))
+def test_a_row_this_version_cannot_run_is_logged_as_an_error_and_fires_nothing(
+    case: str, make_connection: Callable[..., str], emulator: PolytomicEmulator, logs: Callable[[], str]
+) -> None:
+    changed, named = BAD_ROWS[case]
+    emulator.add_sync(id=SYNC, executions=[completes(0)])
+    classpath, kwargs = build_watcher(make_connection()).serialize()
+    row = {**kwargs, "permanent_error_interval": 0.1, **changed, "provider_version": NEWER}
+    trigger = rebuild(classpath, row)  # Airflow catches only TypeError here: anything else kills the triggerer
+
+    async def scenario() -> None:
+        async with Watcher(trigger) as watcher:
+            await watcher.until("the error in the log", lambda: named in logs())
+            await asyncio.sleep(0.3)
+            assert watcher.task is not None and not watcher.task.done(), "the watcher ended (Airflow would restart it)"
+        assert watcher.events == []
+
+    run(scenario)
+    text = logs()
+    assert "PolytomicSyncCompletionTrigger cannot run" in text and "No asset events fire" in text
+    assert f"airflow-provider-polytomic {NEWER}" in text and "Run the same provider version" in text
+    assert emulator.requests == []  # nothing polled on arguments it cannot trust
+    assert trigger.serialize() == (classpath, {**row, "ignorable": None} if "ignorable" not in row else row)
+
+
+@needs_airflow_3
+def test_an_unknown_argument_the_writer_marked_ignorable_is_dropped_with_a_warning(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator, logs: Callable[[], str]
+) -> None:
+    sync = emulator.add_sync(id=SYNC, executions=[completes(0)])
+    classpath, kwargs = build_watcher(make_connection()).serialize()
+    kwargs.update(poll_interval=0.01, label="orders", provider_version=NEWER, ignorable=["label"])
+    trigger = rebuild(classpath, kwargs)
+
+    async def scenario() -> None:
+        async with Watcher(trigger) as watcher:
+            await watcher.events_reach(1)
+        assert watcher.ids() == [sync.executions[0].id]
+
+    run(scenario)
+    assert "ignores 'label'" in logs()
+
+
+@needs_airflow_3
+def test_serialize_says_which_version_wrote_the_row(make_connection: Callable[..., str]) -> None:
+    from airflow_provider_polytomic import __version__
+
+    kwargs = build_watcher(make_connection()).serialize()[1]
+    assert kwargs["provider_version"] == __version__ and kwargs["ignorable"] == []
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -257,26 +327,54 @@ def test_three_executions_completing_over_time_fire_three_events_in_order(
     assert {request.headers["User-Agent"].rsplit(" ", 1)[-1] for request in emulator.requests} == {"(aiohttp)"}
 
 
-@needs_airflow_3
-@pytest.mark.parametrize(
-    ("state", "restart_from", "fired_after_restart"),
+#: How a watcher restarts: Airflow 3.3 keeps its ledger in the asset state store; older Airflow 3 rebuilds it
+#: from the DAG's kwargs (the watermark: when it restarts), or from a running trigger's (its high-water mark).
+RESTARTS = pytest.mark.parametrize(
+    ("state", "restart_from"),
     [
-        # Airflow 3.3: the ledger in the asset state store; what finished while down fires then, once.
-        pytest.param("asset state store", "the DAG's kwargs", ["C", "D"], marks=needs_state_store),
-        # Older Airflow 3: the watermark is when the watcher (re)started; C, finished while down, is missed.
-        ("none", "the DAG's kwargs", ["D"]),
-        # The kwargs of the running trigger carry its high-water mark.
-        ("none", "the running trigger's kwargs", ["C", "D"]),
+        pytest.param("asset state store", "the DAG's kwargs", marks=needs_state_store),
+        ("none", "the DAG's kwargs"),
+        ("none", "the running trigger's kwargs"),
     ],
 )
+
+
+def restarted(
+    original: PolytomicSyncCompletionTrigger, dag_kwargs: tuple[str, dict[str, Any]], state: str, restart_from: str
+) -> PolytomicSyncCompletionTrigger:
+    """The watcher a restarted triggerer runs."""
+    trigger = rebuild(*(dag_kwargs if restart_from == "the DAG's kwargs" else original.serialize()))
+    if state == "asset state store":
+        attach_state_store(trigger, f"polytomic://syncs/{SYNC}")
+    return trigger
+
+
+def fires_after_restart(
+    emulator: PolytomicEmulator, trigger: PolytomicSyncCompletionTrigger, expected: list[str], names: dict[str, str]
+) -> None:
+    """Run the restarted watcher: it fires the ``expected`` executions (by name), in order, and nothing more."""
+
+    async def after() -> None:
+        async with Watcher(trigger) as watcher:
+            await watcher.events_reach(len(expected))
+            await polls(emulator, watcher, 10)
+        assert watcher.ids() == [names[name] for name in expected]
+
+    run(after)
+
+
+@needs_airflow_3
+@RESTARTS
 def test_a_restart_fires_no_execution_twice(
     make_connection: Callable[..., str],
     emulator: PolytomicEmulator,
     request: pytest.FixtureRequest,
     state: str,
     restart_from: str,
-    fired_after_restart: list[str],
 ) -> None:
+    # With the store, what finished while down fires then, once; without it, C (finished while down) is missed,
+    # unless the running trigger's kwargs (its high-water mark) are what it restarts from.
+    fired_after_restart = ["D"] if (state, restart_from) == ("none", "the DAG's kwargs") else ["C", "D"]
     # Only the state store talks to the (fake) supervisor; without it the watcher runs as on Airflow 3.0-3.2.
     supervisor: FakeSupervisorComms | None = request.getfixturevalue("supervisor") if state != "none" else None
     sync = emulator.add_sync(id=SYNC, executions=[completes(0), completes(4), completes(8), completes(30)])
@@ -298,17 +396,7 @@ def test_a_restart_fires_no_execution_twice(
         sync.visible()
     assert sync.status_of(sync.executions[2]).status == "completed"
 
-    restarted = rebuild(*(dag_kwargs if restart_from == "the DAG's kwargs" else original.serialize()))
-    if state == "asset state store":
-        attach_state_store(restarted, f"polytomic://syncs/{SYNC}")
-
-    async def after() -> None:
-        async with Watcher(restarted) as watcher:
-            await watcher.events_reach(len(fired_after_restart))
-            await polls(emulator, watcher, 10)
-        assert watcher.ids() == [names[name] for name in fired_after_restart]
-
-    run(after)
+    fires_after_restart(emulator, restarted(original, dag_kwargs, state, restart_from), fired_after_restart, names)
     if supervisor is not None:
         key = (f"polytomic://syncs/{SYNC}", f"polytomic-sync-completion/model/{SYNC}/succeeded")
         saved = json.loads(supervisor.values[key])
@@ -513,3 +601,97 @@ def test_overlapping_pages_fire_each_execution_once(make_connection: Callable[..
             assert len(watcher.ids()) == 5
 
         run(scenario)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Clocks: Polytomic's and the triggerer's disagree (core/clock.py)
+# ---------------------------------------------------------------------------------------------------------
+
+SKEW = 120.0  # seconds: Polytomic's clock 2 minutes ahead of the triggerer's, or behind it
+
+
+@needs_airflow_3
+@pytest.mark.parametrize("offset", [SKEW, -SKEW], ids=["polytomic-ahead", "polytomic-behind"])
+def test_the_default_watermark_is_polytomics_now_whatever_the_triggerers_clock_says(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator, offset: float
+) -> None:
+    """Before: the watermark was the triggerer's "now". Polytomic 2 min ahead, a run that finished a minute
+    before the watcher started fired; 2 min behind, the run that finished while it watched never fired."""
+    emulator.clock_offset = offset
+    sync = emulator.add_sync(
+        id=SYNC, executions=[{"created_ago": 60, "steps": [{"status": "completed"}]}, completes(3)]
+    )
+    trigger = PolytomicSyncCompletionTrigger(sync_id=SYNC, polytomic_conn_id=make_connection(), poll_interval=0.01)
+
+    async def scenario() -> None:
+        async with Watcher(trigger) as watcher:
+            await watcher.events_reach(1)
+            await polls(emulator, watcher, 10)
+        assert watcher.ids() == [sync.executions[1].id]
+
+    run(scenario)
+    # Its watermark is on Polytomic's clock: the old run's end, at the latest, never the triggerer's now.
+    old = sync.executions[0]
+    assert old.completed_at is not None and trigger.watermark is not None
+    assert abs((datetime.fromisoformat(trigger.watermark) - old.completed_at).total_seconds() - 60) < 5
+
+
+def null_end(appear_after: int, running_polls: int = 2) -> dict[str, Any]:
+    """An execution that runs, then ends ``completed`` with ``completed_at: null``."""
+    return {
+        "appear_after": appear_after,
+        "omit_completed_at": True,
+        "steps": [{"status": "running", "polls": running_polls}, {"status": "completed"}],
+    }
+
+
+@needs_airflow_3
+@RESTARTS
+def test_a_run_that_ends_with_completed_at_null_fires_exactly_once(
+    make_connection: Callable[..., str],
+    emulator: PolytomicEmulator,
+    request: pytest.FixtureRequest,
+    state: str,
+    restart_from: str,
+) -> None:
+    """Before: A, running when the watcher started, never fired (its end was taken to be its start, before the
+    watermark). B is seen running before the restart and ends while the triggerer is down: with the store it fires
+    then, once (the ledger kept it as running); rebuilt from the DAG's kwargs the watcher starts at Polytomic's
+    now and misses it; from the running trigger's kwargs, B (created after that high-water mark) fires."""
+    fired_after_restart = ["C"] if (state, restart_from) == ("none", "the DAG's kwargs") else ["B", "C"]
+    if state != "none":
+        request.getfixturevalue("supervisor")
+    sync = emulator.add_sync(
+        id=SYNC,
+        executions=[
+            {"created_ago": 600, "omit_completed_at": True, "steps": [{"status": "completed"}]},  # never fires
+            null_end(0),
+            null_end(5, running_polls=40),
+            null_end(60),
+        ],
+    )
+    names = dict(zip("OABC", [execution.id for execution in sync.executions], strict=True))
+    with emulator.lock:
+        sync.visible()  # A exists (running) before the watcher starts: its start is before any watermark
+    original = PolytomicSyncCompletionTrigger(sync_id=SYNC, polytomic_conn_id=make_connection(), poll_interval=0.01)
+    dag_kwargs = original.serialize()
+    if state == "asset state store":
+        attach_state_store(original, f"polytomic://syncs/{SYNC}")
+    b = sync.executions[2]
+
+    async def before() -> None:
+        async with Watcher(original) as watcher:
+            await watcher.events_reach(1)
+            await watcher.until("B seen running", lambda: sync.reads > 8)
+            await polls(emulator, watcher, 2)
+        assert watcher.ids() == [names["A"]]
+        assert watcher.events[0]["status"] == "completed" and watcher.events[0]["completed_at"] is None
+
+    run(before)
+    assert sync.status_of(b).status == "running"
+    with emulator.lock:  # the triggerer is down; meanwhile B ends
+        sync.reads += 45
+        sync.visible()
+    assert sync.status_of(b).status == "completed" and emulator.requests_to(EXECUTIONS)
+
+    fires_after_restart(emulator, restarted(original, dag_kwargs, state, restart_from), fired_after_restart, names)
