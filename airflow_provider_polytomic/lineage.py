@@ -100,6 +100,10 @@ class PolytomicLineageMixin:
         return not (getattr(self, "reschedule", False) or getattr(self, "deferrable", False))
 
     def _sync_name(self, *, fetch: bool) -> str | None:
+        # A sync given by its name (sync_name=) is named without a definition request.
+        resolved: str | None = getattr(self, "_resolved_name", None)
+        if self._definition is None and resolved:
+            return resolved
         definition = self._sync_definition() if fetch else self._definition
         return definition.name if definition is not None else None
 
