@@ -93,11 +93,13 @@ class ApiCall(Generic[T]):
                 f"Polytomic answered {context.describe()} with HTTP {status} but the body is not JSON "
                 f"({type(error).__name__})",
                 body,
-                foreign=True,
+                foreign=config.base_url,
             ) from None
         if not isinstance(document, dict) or "data" not in document:
             raise self._unreadable(
-                f"Polytomic answered {context.describe()} with JSON that has no 'data' member", body, foreign=True
+                f"Polytomic answered {context.describe()} with JSON that has no 'data' member",
+                body,
+                foreign=config.base_url,
             )
         try:
             return self.parse(document if self.whole_document else document["data"])
@@ -113,14 +115,20 @@ class ApiCall(Generic[T]):
                 None,
             ) from None
 
-    def _unreadable(self, message: str, body: bytes | None, *, foreign: bool = False) -> PolytomicBadResponseError:
-        """The error for a 2xx answer that cannot be read, quoting ``body`` only if this call's answers may be."""
+    def _unreadable(self, message: str, body: bytes | None, *, foreign: str | None = None) -> PolytomicBadResponseError:
+        """The error for a 2xx answer that cannot be read, quoting ``body`` only if this call's answers may be.
+
+        ``foreign``: the base URL, when the body is no Polytomic document at all (a proxy's page, or a host that
+        is not Polytomic's: the hint says where to look if it persists).
+        """
         if body is not None:
             if self.quotable:
                 message += f": {quote(body)!r}"
             else:
                 message += f" ({len(body)} bytes, not quoted: answers of {self.path} may hold a connection's secrets)"
-        return PolytomicBadResponseError(message, foreign=foreign, poll=self.poll)
+        if foreign is not None:
+            message += f"; if this persists, check that {foreign} (the connection's host) is Polytomic's API."
+        return PolytomicBadResponseError(message, foreign=foreign is not None, poll=self.poll)
 
 
 def _reject_constant(name: str) -> Any:

@@ -385,6 +385,7 @@ def test_a_poll_waits_out_an_answer_that_is_no_polytomic_document_and_a_start_do
     with pytest.raises(PolytomicBadResponseError, match=r"not JSON .*Gave up after 3 attempts") as raised:
         send(transport, conn_id)
     assert is_transient(raised.value)  # the sensor or trigger keeps waiting, as for a 503
+    assert f"check that {emulator.url} (the connection's host) is Polytomic's API" in str(raised.value)
     assert len(emulator.requests_to(status_path)) == 2 + 3
 
     start_path = f"/api/syncs/{SYNC}/executions"
