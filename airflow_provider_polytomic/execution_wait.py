@@ -47,6 +47,14 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
     if TYPE_CHECKING:
         log: Any  # from BaseOperator (a logging.Logger on Airflow 2, structlog on 3)
 
+    @staticmethod
+    def _state_store(context: Context) -> Any:
+        """Airflow 3.3+'s task state store for this task instance; None where Airflow has none."""
+        return context.get("task_state_store")  # type: ignore[attr-defined,unused-ignore]
+
+    def _forget(self, context: Context) -> None:
+        """The wait ended: each mixin that keeps something in the task state store deletes it (extending this)."""
+
     @cached_property
     def hook(self) -> PolytomicHook:
         # Imported when a task runs: a DAG file importing the sensor must not pay for requests (~45 ms).

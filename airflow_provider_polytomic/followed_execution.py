@@ -84,6 +84,9 @@ class FollowedExecutionMixin:
 
         def _sync_name(self, *, fetch: bool) -> str | None: ...
 
+        @staticmethod
+        def _state_store(context: Context) -> Any: ...  # PolytomicExecutionWaitMixin
+
     def _recall(self, context: Context, sync_id: str) -> str | None:
         """The execution an earlier try or poke of this wait followed, if Airflow kept it."""
         store = self._state_store(context)
@@ -142,6 +145,7 @@ class FollowedExecutionMixin:
         except Exception as error:
             self.log.warning("Could not clear the task state store (%s: %s).", type(error).__name__, error)
         self._remembered = None
+        super()._forget(context)  # type: ignore[misc]  # what the other mixins keep goes with it
 
     @contextmanager
     def _following(self, context: Context) -> Iterator[None]:
@@ -165,10 +169,6 @@ class FollowedExecutionMixin:
             raise
         else:
             self._forget(context)
-
-    @staticmethod
-    def _state_store(context: Context) -> Any:
-        return context.get("task_state_store")  # type: ignore[attr-defined,unused-ignore]
 
     @staticmethod
     def _try(context: Context) -> int:

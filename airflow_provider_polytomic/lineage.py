@@ -112,8 +112,11 @@ class PolytomicLineageMixin:
     def _sync_name(self, *, fetch: bool) -> str | None:
         if self._definition is not None:
             return self._definition.name
-        if self._known_name is not None:  # from the trigger's event, or kept by an earlier poke
-            return self._known_name
+        # A sync given by its name (sync_name=) is named without a definition request; so is one whose name the
+        # trigger's event or an earlier poke (the task state store) brought.
+        known: str | None = getattr(self, "_resolved_name", None) or self._known_name
+        if known:
+            return known
         definition = self._sync_definition() if fetch else None
         return definition.name if definition is not None else None
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from airflow_provider_polytomic.core.ids import validate_id
 from airflow_provider_polytomic.core.protocol import ApiCall
-from airflow_provider_polytomic.core.values import json_object, truncate
+from airflow_provider_polytomic.core.values import PayloadError, json_object, truncate
 
 #: Longest name or identifier kept from a definition (sync, model, connection, object names).
 MAX_NAME_CHARS = 300
@@ -63,7 +63,7 @@ class SyncTarget:
     def from_api(cls, payload: Any) -> SyncTarget:
         target = _read_fields(cls, payload, "target")
         if not target.connection_id:
-            raise ValueError("the sync's target has no connection_id")
+            raise PayloadError("the sync's target has no connection_id")
         return target
 
 
@@ -81,7 +81,7 @@ class ModelSyncDefinition:
         payload = json_object(payload, "sync")
         model_ids = payload.get("model_ids") or []
         if not isinstance(model_ids, list):
-            raise ValueError("the sync's model_ids should be a list")
+            raise PayloadError("the sync's model_ids should be a list")
         target = payload.get("target")
         return cls(
             id=_text(payload, "id", 64) or "",

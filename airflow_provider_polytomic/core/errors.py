@@ -126,7 +126,21 @@ class PolytomicRateLimitError(PolytomicUnavailableError):
 
 
 class PolytomicBadResponseError(PolytomicError):
-    """Polytomic answered 2xx with a body this provider cannot read."""
+    """Polytomic answered 2xx with a body this provider cannot read.
+
+    ``foreign``: the body is no Polytomic document at all (not JSON, cut short, no ``data`` member), what a proxy
+    or load balancer sends when it fails (an HTML error page with status 200). ``poll``: the request was a poll
+    (:attr:`~airflow_provider_polytomic.core.protocol.ApiCall.poll`).
+    """
+
+    def __init__(self, message: str, *, foreign: bool = False, poll: bool = False) -> None:
+        super().__init__(message)
+        self.foreign = foreign
+        self.poll = poll
+
+    def after_attempts(self, attempts: int) -> PolytomicBadResponseError:
+        """The same error, its message saying how many attempts were made before giving up."""
+        return type(self)(f"{self.args[0]} Gave up after {attempts} attempts.", foreign=self.foreign, poll=self.poll)
 
 
 class PolytomicExecutionGoneError(PolytomicError):
@@ -155,9 +169,14 @@ def is_transient(error: BaseException) -> bool:
     """The provider's one answer to "may trying again later help?", asked by the retry policy, the sensor, the
     operators and both triggers.
 
-    Yes for a request that got no answer or timed out, 408, 429 and 5xx. No for everything else: a wrong key,
-    an unknown sync, a malformed connection, a body that cannot be read, an unexpected exception.
+    Yes for a request that got no answer or timed out, 408, 429 and 5xx; and for a poll answered 2xx with a body
+    that is no Polytomic document at all (an HTML page from a proxy, JSON cut short): far more often an edge fault
+    than Polytomic's answer, and a poll is safe to repeat (a start never is: it is not retried blindly). No for
+    everything else: a wrong key, an unknown sync, a malformed connection, a Polytomic document this provider
+    cannot read, an unexpected exception.
     """
+    if isinstance(error, PolytomicBadResponseError):
+        return error.poll and error.foreign
     return isinstance(error, PolytomicApiError) and error.transient
 
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from http import HTTPStatus
 
+from airflow_provider_polytomic.core import redaction
 from airflow_provider_polytomic.core.errors import (
     PolytomicApiError,
     PolytomicAuthError,
@@ -32,7 +33,8 @@ _HINTS = {
 
 
 def api_message(body: bytes) -> str | None:
-    """Polytomic's own explanation: ``message``, else ``error``, else the start of the body."""
+    """Polytomic's own explanation: ``message``, else ``error``, else the start of the body; secret-looking
+    values redacted (:mod:`.redaction`)."""
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
@@ -41,8 +43,8 @@ def api_message(body: bytes) -> str | None:
         for key in ("message", "error"):
             value = document.get(key)
             if isinstance(value, str) and value.strip():
-                return _bounded(value.strip())
-    text = snippet(body)
+                return redaction.redact(_bounded(value.strip()))
+    text = redaction.quote(body)
     return text or None
 
 
@@ -51,9 +53,11 @@ def _bounded(text: str, limit: int = MAX_API_MESSAGE_CHARS) -> str:
 
 
 def error_for_status(
-    context: RequestContext, status: int, headers: Mapping[str, str], body: bytes
+    context: RequestContext, status: int, headers: Mapping[str, str], body: bytes, *, quotable: bool = True
 ) -> PolytomicApiError:
-    message = api_message(body)
+    """``quotable``: whether the body may be quoted (Polytomic's message is the body: an endpoint that may carry
+    a third party's secrets has its answers never quoted, and the status and hint say enough)."""
+    message = api_message(body) if quotable else None
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
@@ -93,7 +97,3 @@ def error_for_status(
         api_message=message,
         retry_after=parse_retry_after(headers) if kind.transient else None,
     )
-
-
-def snippet(body: bytes, limit: int = 200) -> str:
-    return body[:limit].decode("utf-8", errors="replace").strip()

@@ -46,4 +46,5 @@ class Identity:
 
 
 def get_identity() -> ApiCall[Identity]:
-    return ApiCall("GET", "/api/me", Identity.from_api)
+    """``GET /api/me``: the key's own user and organization, no third party's secrets (its answers may be quoted)."""
+    return ApiCall("GET", "/api/me", Identity.from_api, quotable=True)

@@ -23,13 +23,15 @@ from airflow_provider_polytomic.core.errors import (
     PolytomicConfigError,
     RequestContext,
 )
-from airflow_provider_polytomic.core.http_errors import MAX_API_MESSAGE_CHARS, error_for_status, snippet
+from airflow_provider_polytomic.core.http_errors import MAX_API_MESSAGE_CHARS, error_for_status
 from airflow_provider_polytomic.core.ids import validate_id
 from airflow_provider_polytomic.core.models import (
     Execution,
     ExecutionPage,
     SyncStatus,
 )
+from airflow_provider_polytomic.core.redaction import quote, redact
+from airflow_provider_polytomic.core.values import PayloadError
 
 T = TypeVar("T")
 
@@ -56,6 +58,14 @@ class ApiCall(Generic[T]):
     #: For answers whose times are compared with "now": gives the result Polytomic's clock, read from the
     #: answer's ``Date`` (:mod:`airflow_provider_polytomic.core.clock`).
     stamp: Callable[[T, ServerClock | None], T] | None = field(default=None, repr=False)
+    #: A read of a run's state, repeated until the run ends (status, execution, executions list): an answer that is
+    #: no Polytomic document at all is then temporary (:func:`~airflow_provider_polytomic.core.errors.is_transient`).
+    #: Never a start or a cancel: those are not sent again blindly.
+    poll: bool = False
+    #: Whether this endpoint's answers may be quoted into a message (redacted, :mod:`.redaction`): only where they
+    #: cannot carry a third party's secrets. A definition holds a connection's configuration, passwords included:
+    #: its answers are never quoted, and a new call is not quoted unless it says so.
+    quotable: bool = False
 
     def url(self, config: ClientConfig) -> str:
         return config.base_url + self.path
@@ -75,31 +85,57 @@ class ApiCall(Generic[T]):
         """The parsed result of a 2xx answer, or the error that any other answer means.
 
         The body is scrubbed of the credentials first, so nothing built from it (an error message, an
-        execution's errors, a trigger event) can carry the key.
+        execution's errors, a trigger event) can carry the key; and it is quoted only if :attr:`quotable`.
         """
         context = self.context(config)
         body = config.scrub(body)
         if not 200 <= status < 300:
-            raise error_for_status(context, status, {k: config.scrub_text(v) for k, v in headers.items()}, body)
+            headers = {k: config.scrub_text(v) for k, v in headers.items()}
+            raise error_for_status(context, status, headers, body, quotable=self.quotable)
         try:
             document = json.loads(body, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as error:
-            raise PolytomicBadResponseError(
+            raise self._unreadable(
                 f"Polytomic answered {context.describe()} with HTTP {status} but the body is not JSON "
-                f"({type(error).__name__}): {snippet(body)!r}"
+                f"({type(error).__name__})",
+                body,
+                foreign=config.base_url,
             ) from None
         if not isinstance(document, dict) or "data" not in document:
-            raise PolytomicBadResponseError(
-                f"Polytomic answered {context.describe()} with JSON that has no 'data' member: {snippet(body)!r}"
+            raise self._unreadable(
+                f"Polytomic answered {context.describe()} with JSON that has no 'data' member",
+                body,
+                foreign=config.base_url,
             )
         try:
             result = self.parse(document if self.whole_document else document["data"])
         except (ValueError, TypeError, OverflowError, RecursionError, AttributeError) as error:
-            raise PolytomicBadResponseError(
+            # A PayloadError names fields, never values; any other error's words may quote the body.
+            if self.quotable:
+                detail = redact(str(error)[:MAX_API_MESSAGE_CHARS])
+            else:
+                detail = str(error) if isinstance(error, PayloadError) else type(error).__name__
+            raise self._unreadable(
                 f"Polytomic answered {context.describe()} with a body this provider cannot read: "
-                f"{str(error)[:MAX_API_MESSAGE_CHARS]}"
+                f"{detail[:MAX_API_MESSAGE_CHARS]}",
+                None,
             ) from None
         return self.stamp(result, ServerClock.from_headers(headers)) if self.stamp is not None else result
+
+    def _unreadable(self, message: str, body: bytes | None, *, foreign: str | None = None) -> PolytomicBadResponseError:
+        """The error for a 2xx answer that cannot be read, quoting ``body`` only if this call's answers may be.
+
+        ``foreign``: the base URL, when the body is no Polytomic document at all (a proxy's page, or a host that
+        is not Polytomic's: the hint says where to look if it persists).
+        """
+        if body is not None:
+            if self.quotable:
+                message += f": {quote(body)!r}"
+            else:
+                message += f" ({len(body)} bytes, not quoted: answers of {self.path} may hold a connection's secrets)"
+        if foreign is not None:
+            message += f"; if this persists, check that {foreign} (the connection's host) is Polytomic's API."
+        return PolytomicBadResponseError(message, foreign=foreign is not None, poll=self.poll)
 
 
 def _reject_constant(name: str) -> Any:
@@ -109,12 +145,18 @@ def _reject_constant(name: str) -> Any:
 def get_sync_status(sync_id: str, kind: SyncKind = SyncKind.MODEL) -> ApiCall[SyncStatus]:
     sync_id = validate_id(sync_id, "sync id")
     return ApiCall(
-        "GET", f"{kind.api_prefix}/{sync_id}/status", SyncStatus.from_api, sync_id=sync_id, stamp=SyncStatus.with_clock
+        "GET",
+        f"{kind.api_prefix}/{sync_id}/status",
+        SyncStatus.from_api,
+        sync_id=sync_id,
+        stamp=SyncStatus.with_clock,
+        poll=True,
+        quotable=True,
     )
 
 
 def get_execution(sync_id: str, execution_id: str, kind: SyncKind = SyncKind.MODEL) -> ApiCall[Execution]:
-    return _execution_call("GET", "", Execution.from_api, sync_id, execution_id, kind)
+    return _execution_call("GET", "", Execution.from_api, sync_id, execution_id, kind, poll=True)
 
 
 def _execution_call(
@@ -125,6 +167,8 @@ def _execution_call(
     execution_id: str,
     kind: SyncKind,
     body: Mapping[str, Any] | None = None,
+    *,
+    poll: bool = False,
 ) -> ApiCall[T]:
     """A call on one execution: ``{prefix}/{sync}/executions/{execution}{suffix}``, both ids checked."""
     sync_id = validate_id(sync_id, "sync id")
@@ -136,6 +180,8 @@ def _execution_call(
         sync_id=sync_id,
         execution_id=execution_id,
         body=body,
+        poll=poll,
+        quotable=True,
     )
 
 
@@ -152,6 +198,8 @@ def list_executions(
         params={"page_token": page_token} if page_token else None,
         whole_document=True,
         stamp=ExecutionPage.with_clock,
+        poll=True,
+        quotable=True,
     )
 
 
@@ -235,6 +283,7 @@ def _start(sync_id: str, kind: SyncKind, body: dict[str, Any], idempotency_key: 
         sync_id=sync_id,
         body=body,
         idempotency_key=idempotency_key,
+        quotable=True,
     )
 
 

@@ -29,9 +29,14 @@ def isoformat(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+class PayloadError(ValueError):
+    """A payload this provider cannot read. Its message is written from field names and types only, never from
+    a value of the payload, so it may be shown even for an answer that is never quoted (a definition's)."""
+
+
 def json_object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ValueError(f"{what} should be a JSON object, got {type(value).__name__}")
+        raise PayloadError(f"{what} should be a JSON object, got {type(value).__name__}")
     return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -10,8 +11,9 @@ from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHo
 from tenacity import RetryCallState
 
 from airflow_provider_polytomic import connection_form
-from airflow_provider_polytomic.core import definitions, protocol, transport
+from airflow_provider_polytomic.core import definitions, protocol, sync_list, transport
 from airflow_provider_polytomic.core.config import ClientConfig, connection_not_defined
+from airflow_provider_polytomic.core.console_log import ConsoleLog, get_console_log
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID
 from airflow_provider_polytomic.core.definitions import (
     BulkSyncDefinition,
@@ -23,6 +25,7 @@ from airflow_provider_polytomic.core.errors import PolytomicError
 from airflow_provider_polytomic.core.identity import Identity, get_identity
 from airflow_provider_polytomic.core.models import Execution, SyncKind, SyncStatus
 from airflow_provider_polytomic.core.protocol import ApiCall
+from airflow_provider_polytomic.core.sync_list import SyncListItem
 from airflow_provider_polytomic.hooks.deadline import Deadline, DeadlineAdapter
 
 #: requests' errors that mean "this request cannot be sent as built" (a connection that can never work).
@@ -164,6 +167,28 @@ class PolytomicHook(BaseHook):
     def get_connection_definition(self, connection_id: str) -> ConnectionDefinition:
         """``GET /api/connections/{connection_id}``: the connection's type and configuration (may hold secrets)."""
         return self.run(definitions.get_connection(connection_id))
+
+    def list_syncs(self, kind: SyncKind = SyncKind.MODEL, active: bool | None = None) -> Iterator[SyncListItem]:
+        """Every sync of the organization (``GET /api/syncs`` or ``/api/bulk/syncs``), each page read only when the
+        one before is used up; at most 200 pages. ``active``: only running (True) or paused (False) syncs."""
+        return sync_list.walk(self.run, kind, active=active, conn_id=self.polytomic_conn_id)
+
+    def find_sync(self, name: str, kind: SyncKind = SyncKind.MODEL) -> SyncListItem:
+        """The one sync named exactly ``name`` (case-sensitive); :class:`PolytomicNotFoundError` (with close
+        names) when there is none, :class:`PolytomicConfigError` (with their ids) when there are several."""
+        return sync_list.choose(name, self.list_syncs(kind), kind=kind, conn_id=self.polytomic_conn_id)
+
+    def get_console_log(
+        self,
+        sync_id: str,
+        execution_id: str,
+        kind: SyncKind = SyncKind.MODEL,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> ConsoleLog:
+        """``GET .../executions/{execution_id}/consolelog``: the execution's most recent console entries (at most
+        50), or those newer than the cursor ``after``; ``next_cursor`` asks for the next ones."""
+        return self.run(get_console_log(sync_id, execution_id, kind, after=after, limit=limit))
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap authenticated call, for the UI's Test button; a failure names the base URL it tried."""

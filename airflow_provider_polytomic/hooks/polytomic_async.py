@@ -114,19 +114,23 @@ class AsyncPolytomicClient:
         A GET may be answered by an identical read of another trigger on this loop: one in flight, or one sent
         at most ``max_age`` seconds ago (never older than what this client was last given).
         """
+        # The pool is taken once, here: every attempt of this request goes through it, even one made after this
+        # client closed (a cancelled trigger whose shared read is still retrying for the others), which must never
+        # join the pool again: it would hold a place nobody releases, and the session would never be closed.
+        shared = self.shared
         if call.method != "GET":
-            return await self._run(call)
+            return await self._run(call, shared)
         key = shared_session.read_key(self.config, call.url(self.config), call.params)
         result, sent = await shared_session.coalesced(
-            self.shared, key, lambda: self._run(call), max_age=max_age, newer_than=self._seen.get(key)
+            shared, key, lambda: self._run(call, shared), max_age=max_age, newer_than=self._seen.get(key)
         )
         self._seen[key] = sent
         return result
 
-    async def _run(self, call: ApiCall[T]) -> T:
-        return await self.config.retry.acall(self._send, call, before_sleep=self._log_retry)
+    async def _run(self, call: ApiCall[T], shared: shared_session.SharedSession) -> T:
+        return await self.config.retry.acall(self._send, call, shared, before_sleep=self._log_retry)
 
-    async def _send(self, call: ApiCall[T]) -> T:
+    async def _send(self, call: ApiCall[T], shared: shared_session.SharedSession) -> T:
         config, route = self.config, self.route
         context = call.context(config)
         url = call.url(config)
@@ -135,7 +139,7 @@ class AsyncPolytomicClient:
             # aiohttp sends proxy_headers only on a CONNECT (https); a plain-http request carries them itself.
             headers.update(route.proxy_headers)
         try:
-            async with self.shared.session.request(
+            async with shared.session.request(
                 call.method,
                 url,
                 headers=headers,

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTaskTimeout, BaseOperator, conf
 
+from airflow_provider_polytomic.console_output import PolytomicConsoleLogMixin, check_console_log
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConflictError, PolytomicError
 from airflow_provider_polytomic.execution_wait import PolytomicExecutionWaitMixin
 from airflow_provider_polytomic.links.polytomic import PolytomicSyncLink
+from airflow_provider_polytomic.sync_reference import PolytomicSyncReferenceMixin, check_sync_reference
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -30,23 +32,27 @@ IF_RUNNING = ("attach", "fail")
 _DEFERRAL_GRACE = 60.0
 
 
-class _PolytomicStartOperator(PolytomicExecutionWaitMixin, BaseOperator):
+class _PolytomicStartOperator(
+    PolytomicSyncReferenceMixin, PolytomicConsoleLogMixin, PolytomicExecutionWaitMixin, BaseOperator
+):
     """Start a run, then wait like the sensor. Subclasses say which kind of sync and how to start it."""
 
-    template_fields: Sequence[str] = ("sync_id", "idempotency_key")
+    template_fields: Sequence[str] = ("sync_id", "sync_name", "idempotency_key")
     operator_extra_links = (PolytomicSyncLink(),)
     ui_color = "#e8f0fe"
 
     def __init__(
         self,
         *,
-        sync_id: str,
+        sync_id: str | None = None,
+        sync_name: str | None = None,
         polytomic_conn_id: str = DEFAULT_CONN_ID,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 60,
         timeout: float | None = None,
         fail_on_record_errors: bool = True,
+        console_log: str = "on_failure",
         if_running: str = "attach",
         cancel_on_kill: bool = True,
         idempotency_key: str | None = None,
@@ -55,7 +61,10 @@ class _PolytomicStartOperator(PolytomicExecutionWaitMixin, BaseOperator):
         super().__init__(**kwargs)
         if if_running not in IF_RUNNING:
             raise ValueError(f"if_running must be one of {IF_RUNNING}, got {if_running!r}")
+        check_sync_reference(self.task_id, sync_id, sync_name)
         self.sync_id = sync_id
+        self.sync_name = sync_name
+        self.console_log = check_console_log(self.task_id, console_log)
         self.polytomic_conn_id = polytomic_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
@@ -76,7 +85,7 @@ class _PolytomicStartOperator(PolytomicExecutionWaitMixin, BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_polytomic.core.ids import validate_id
 
-        self._push_sync_url(context, self.sync_id)  # before validating: the link must exist either way
+        self._resolve_and_link(context)  # the name, if given, then the link (which must exist either way)
         sync_id = validate_id(self.sync_id, "sync id")
         execution = self._start(context, sync_id)
         context["ti"].xcom_push(key=EXECUTION_ID_XCOM_KEY, value=execution.id)
@@ -157,6 +166,7 @@ class _PolytomicStartOperator(PolytomicExecutionWaitMixin, BaseOperator):
             raise
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        self._resume_reference(context)
         if next_method == "__fail__":
             failure = self._deferral_failure(self.sync_id, next_kwargs)
             if isinstance(failure, AirflowSensorTimeout):
@@ -214,6 +224,8 @@ class PolytomicStartSyncOperator(_PolytomicStartOperator):
     killed, the run this task started is canceled (unless ``cancel_on_kill=False``) and the task fails.
 
     :param sync_id: The model sync (a UUID). Templated.
+    :param sync_name: Instead of ``sync_id``: the sync's exact name, looked up in the worker when the task runs.
+        Templated.
     :param resync: Start a full resync.
     :param identities: Only these identities (Polytomic's ``identities``). Templated.
     :param test: A test run.
@@ -222,17 +234,19 @@ class PolytomicStartSyncOperator(_PolytomicStartOperator):
     :param poll_interval: Seconds between status checks.
     :param timeout: Seconds to wait at most; None waits until ``execution_timeout``, if any.
     :param fail_on_record_errors: Fail on a ``completed`` run that reports record errors.
+    :param console_log: ``"on_failure"`` (default), ``"always"`` or ``"never"``: when the task log shows
+        Polytomic's console log of the run, as for the sensor.
     :param if_running: ``"attach"`` or ``"fail"``, when Polytomic says a run is already going.
     :param cancel_on_kill: Cancel the run this task started when the task is killed or times out.
     :param idempotency_key: Overrides the key derived from the task instance. Templated.
     """
 
-    template_fields: Sequence[str] = ("sync_id", "identities", "idempotency_key")
+    template_fields: Sequence[str] = ("sync_id", "sync_name", "identities", "idempotency_key")
 
     def __init__(
         self,
         *,
-        sync_id: str,
+        sync_id: str | None = None,
         resync: bool = False,
         identities: list[str] | None = None,
         test: bool = False,
@@ -263,13 +277,13 @@ class PolytomicStartBulkSyncOperator(_PolytomicStartOperator):
         operator, when the DAG is parsed).
     """
 
-    template_fields: Sequence[str] = ("sync_id", "schemas", "idempotency_key")
+    template_fields: Sequence[str] = ("sync_id", "sync_name", "schemas", "idempotency_key")
     sync_kind = SyncKind.BULK
 
     def __init__(
         self,
         *,
-        sync_id: str,
+        sync_id: str | None = None,
         fetch_mode: str | None = None,
         resync_mode: str | None = None,
         schemas: list[str] | None = None,

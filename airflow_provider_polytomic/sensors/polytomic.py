@@ -17,12 +17,14 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from airflow_provider_polytomic.console_output import PolytomicConsoleLogMixin, check_console_log
 from airflow_provider_polytomic.core.bounds import poll_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
 from airflow_provider_polytomic.execution_wait import PolytomicExecutionWaitMixin
 from airflow_provider_polytomic.followed_execution import FollowedExecutionMixin
 from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY, PolytomicSyncLink
+from airflow_provider_polytomic.sync_reference import PolytomicSyncReferenceMixin, check_sync_reference
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -32,7 +34,13 @@ if TYPE_CHECKING:
 __all__ = ["SYNC_URL_XCOM_KEY", "PolytomicBulkSyncStatusSensor", "PolytomicSyncLink", "PolytomicSyncStatusSensor"]
 
 
-class PolytomicSyncStatusSensor(FollowedExecutionMixin, PolytomicExecutionWaitMixin, BaseSensorOperator):
+class PolytomicSyncStatusSensor(
+    PolytomicSyncReferenceMixin,
+    PolytomicConsoleLogMixin,
+    FollowedExecutionMixin,
+    PolytomicExecutionWaitMixin,
+    BaseSensorOperator,
+):
     """Waits until a Polytomic model sync's execution ends; succeeds only on ``completed``.
 
     Which execution: ``execution_id`` when given; otherwise the sync's current execution, else its last one.
@@ -71,32 +79,42 @@ class PolytomicSyncStatusSensor(FollowedExecutionMixin, PolytomicExecutionWaitMi
     reads the current execution afresh. Where that matters there, pass ``execution_id`` or use deferrable mode.
 
     :param sync_id: The model sync (a UUID). Templated.
+    :param sync_name: Instead of ``sync_id``: the sync's exact name (case-sensitive), looked up in the worker once
+        per try (see the README, "By name"). Templated.
     :param polytomic_conn_id: The Airflow connection of type ``polytomic``.
     :param execution_id: Wait for exactly this execution. Templated.
     :param completed_after: A datetime or ISO 8601 string; ignore executions created before it. Templated,
         e.g. ``"{{ data_interval_end }}"``.
     :param fail_on_record_errors: Fail on a ``completed`` execution that reports record errors.
+    :param console_log: ``"on_failure"`` (default): show Polytomic's console log of an execution that ended badly
+        in the task log; ``"always"``: also the new entries at each poke (see the README, "Console log");
+        ``"never"``.
     :param deferrable: Wait in the triggerer instead of a worker slot.
     """
 
-    template_fields: Sequence[str] = ("sync_id", "execution_id", "completed_after")
+    template_fields: Sequence[str] = ("sync_id", "sync_name", "execution_id", "completed_after")
     operator_extra_links = (PolytomicSyncLink(),)
     ui_color = "#e8f0fe"
 
     def __init__(
         self,
         *,
-        sync_id: str,
+        sync_id: str | None = None,
+        sync_name: str | None = None,
         polytomic_conn_id: str = DEFAULT_CONN_ID,
         execution_id: str | None = None,
         completed_after: datetime | str | None = None,
         fail_on_record_errors: bool = True,
+        console_log: str = "on_failure",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         poll_interval(self.poke_interval, f"{type(self).__name__} '{self.task_id}': poke_interval")
+        check_sync_reference(self.task_id, sync_id, sync_name)
         self.sync_id = sync_id
+        self.sync_name = sync_name
+        self.console_log = check_console_log(self.task_id, console_log)
         self.polytomic_conn_id = polytomic_conn_id
         self.execution_id = execution_id
         self.completed_after = completed_after
@@ -109,7 +127,8 @@ class PolytomicSyncStatusSensor(FollowedExecutionMixin, PolytomicExecutionWaitMi
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         if self._watch is None:
-            self._push_sync_url(context, self.sync_id)  # before validating: the link must exist either way
+            if not self._resolve_and_link(context, wait_out_transient=True):
+                return False
             anchor = self._first_reschedule_date(context) if self.reschedule else None
             self._watch = self._new_watch(anchor, context)
             self._waiting_since = anchor.timestamp() if anchor else time.time()
@@ -128,7 +147,7 @@ class PolytomicSyncStatusSensor(FollowedExecutionMixin, PolytomicExecutionWaitMi
 
     def _execute_deferrable(self, context: Context) -> Any:
         started = time.monotonic()
-        self._push_sync_url(context, self.sync_id)  # before validating: the link must exist either way
+        self._resolve_and_link(context)  # the name, if given, then the link (which must exist either way)
         watch = self._new_watch(context=context)
         self._waiting_since = time.time()
         with self._soft_fail():
@@ -157,6 +176,7 @@ class PolytomicSyncStatusSensor(FollowedExecutionMixin, PolytomicExecutionWaitMi
         # Airflow's own resume_execution skips on *any* error under soft_fail (and Airflow 2 turns a
         # deferral timeout into a retryable error); this keeps the poke-mode semantics described above.
         with self._following(context), self._soft_fail():
+            self._resume_reference(context)
             if next_method == "__fail__":
                 raise self._deferral_failure(self.sync_id, next_kwargs)
             return getattr(self, next_method)(context, **(next_kwargs or {}))

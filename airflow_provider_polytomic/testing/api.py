@@ -17,6 +17,7 @@ from airflow_provider_polytomic.testing.documents import (
     status_document,
     sync_definition_document,
 )
+from airflow_provider_polytomic.testing.listing import route as list_or_console_log
 from airflow_provider_polytomic.testing.script import EmulatedSync
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ def answer(
         return 401, error_document(401, "unauthorized: the API key is missing or not valid", "unauthorized")
     if path == "/api/me" and method == "GET":
         return 200, {"data": identity_document(emulator.organization_id, emulator.organization_name)}
+    listed = list_or_console_log(emulator, method, path, query)
+    if listed is not None:
+        return listed
     definition = _DEFINITION_PATH.match(path)
     if definition and method == "GET":
         return _definition(emulator, definition["what"], definition["id"])

@@ -107,7 +107,11 @@ def execution_document(sync: EmulatedSync, execution: EmulatedExecution) -> dict
 
 def sync_definition_document(sync: EmulatedSync, organization_id: str) -> dict[str, Any]:
     """The sync as Polytomic defines it: the SDK's ``ModelSyncV5Response`` or ``BulkSyncResponse``."""
-    common = {**_defined(sync.id, sync.name, organization_id, 30, 1), "active": True}
+    common = {
+        **_defined(sync.id, sync.name, organization_id, 30, 1),
+        "active": sync.active,
+        "updated_at": rfc3339(sync.updated_at),
+    }
     spec = sync.definition
     if sync.kind == "bulk":
         return {

@@ -60,6 +60,8 @@ class Step:
     errors: list[str] | None = None
     #: Bulk syncs: the per-schema entries (``schema``, ``status``, ``record_count``, ``error_count``, ...).
     schemas: list[dict[str, Any]] | None = None
+    #: Console log entries (``message``, ``level``, ``payload``) the execution writes when it reaches this step.
+    console: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Step:
@@ -70,6 +72,7 @@ class Step:
             counts=dict(data["counts"]) if data.get("counts") is not None else None,
             errors=list(data["errors"]) if data.get("errors") is not None else None,
             schemas=[dict(item) for item in data["schemas"]] if data.get("schemas") is not None else None,
+            console=[dict(item) for item in data["console"]] if data.get("console") is not None else None,
         )
 
 
@@ -90,6 +93,9 @@ class EmulatedExecution:
     started_at: datetime | None = None
     completed_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The console log written so far (``GET .../consolelog``): the entries of each step reached, oldest first.
+    console: list[dict[str, Any]] = field(default_factory=list)
+    console_steps: int = 0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], kind: str = "model") -> EmulatedExecution:
@@ -105,12 +111,31 @@ class EmulatedExecution:
 
     def step_at(self, age: float, clock: str) -> Step:
         """The step the script is at ``age`` ticks after it appeared (the last step sticks)."""
+        return self.steps[self.step_index(age, clock)]
+
+    def step_index(self, age: float, clock: str) -> int:
         elapsed = 0.0
-        for step in self.steps:
+        for index, step in enumerate(self.steps):
             elapsed += step.polls if clock == "polls" else step.seconds
             if age < elapsed:
-                return step
-        return self.steps[-1]
+                return index
+        return len(self.steps) - 1
+
+    def write_console(self, reached: int, at: datetime) -> None:
+        """Write the console entries of the steps up to ``reached`` not written yet, with ids as Polytomic's
+        cursors look (``<milliseconds>-<sequence>``)."""
+        for step in self.steps[self.console_steps : reached + 1]:
+            for spec in step.console or []:
+                self.console.append(
+                    {
+                        "id": f"{int(at.timestamp() * 1000)}-{len(self.console)}",
+                        "level": str(spec.get("level", "info")),
+                        "message": str(spec.get("message", "")),
+                        "payload": dict(spec.get("payload") or {}),
+                        "timestamp": at,
+                    }
+                )
+        self.console_steps = max(self.console_steps, reached + 1)
 
 
 @dataclass
@@ -131,6 +156,9 @@ class EmulatedSync:
     definition: dict[str, Any] = field(default_factory=dict)
     #: Seconds the emulated Polytomic's clock is ahead of this machine's (the emulator's ``clock_offset``).
     clock_offset: float = 0.0
+    #: False: paused (``active`` in lists and definitions). ``updated_at`` orders ``GET /api/syncs``.
+    active: bool = True
+    updated_at: datetime = field(default_factory=lambda: now() - timedelta(days=1))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "sync") -> EmulatedSync:
@@ -143,6 +171,8 @@ class EmulatedSync:
             clock=str(data.get("clock", "polls")),
             executions=[EmulatedExecution.from_dict(item, kind) for item in data.get("executions", [])],
             definition={key: data[key] for key in DEFINITION_KEYS if key in data},
+            active=bool(data.get("active", True)),
+            updated_at=now() - timedelta(seconds=float(data.get("updated_ago", 86400))),
         )
         sync.run_steps = [Step.from_dict(step) for step in data.get("run_steps") or DEFAULT_RUN_STEPS[kind]]
         if sync.kind not in SYNC_KINDS or sync.clock not in CLOCKS:
@@ -192,10 +222,19 @@ class EmulatedSync:
 
     def _update(self, execution: EmulatedExecution, now_tick: float) -> None:
         step = self.status_of(execution)
+        written_at = execution.created_at if execution.created_ago is not None and execution.created_at else now()
+        execution.write_console(self._reached(execution, now_tick), written_at)
         if step.status not in ("created", "scheduled", "queued", "waiting") and execution.started_at is None:
             execution.started_at = execution.created_at
         if step.status in self.terminal and execution.completed_at is None:
             execution.completed_at = self.now() if execution.created_ago is None else execution.created_at
+
+    def _reached(self, execution: EmulatedExecution, now_tick: float) -> int:
+        """The index of the step the execution's script has reached (where a cancel left it)."""
+        if execution.created_ago is not None:
+            return len(execution.steps) - 1
+        tick = execution.canceled_at_tick if execution.canceled_at_tick is not None else now_tick
+        return execution.step_index(tick - (execution.appeared_at_tick or 0), self.clock)
 
     def running(self) -> EmulatedExecution | None:
         active = [item for item in self.visible() if self.status_of(item).status not in self.terminal]

@@ -293,7 +293,7 @@ def test_one_execution_and_what_is_not_found(emulator: PolytomicEmulator) -> Non
         ("POST", STATUS),
         ("POST", f"{STATUS}/{EXEC}/cancel"),
         ("POST", f"{EXECUTIONS}/{EXEC}"),
-        ("GET", "/api/syncs"),
+        ("POST", "/api/syncs"),  # listing is served (test_emulator_listing.py); creating is not
         ("GET", "/api/nothing"),
     ]:
         assert assert_error(call(emulator, method, path), 404)["key"] == "not_found", (method, path)

@@ -353,6 +353,36 @@ def test_an_unreadable_definition_still_reports_the_execution_and_changes_no_out
     assert event["run"]["facets"]["polytomic"].get("syncName") is None  # a None field is left out
 
 
+@needs_openlineage
+@pytest.mark.parametrize(
+    ("endpoint", "answer"),
+    [
+        # The connection itself, without its 'data' envelope: the password within the 200 bytes once quoted.
+        ("connections", {**POSTGRES, "configuration": {"password": PG_PASSWORD, **POSTGRES["configuration"]}}),
+        ("models", {**USERS_MODEL, "configuration": {"table": "public.users", "password": PG_PASSWORD}}),
+        ("syncs", {"target": {"connection_id": SALESFORCE["id"], "configuration": {"token": SF_SECRET}}}),
+    ],
+)
+def test_a_definition_answered_without_data_is_never_quoted_into_the_task_log(
+    endpoint: str,
+    answer: dict[str, Any],
+    definitions: PolytomicEmulator,
+    run: Callable[..., Run],
+    lineage_events: Callable[[], list[dict[str, Any]]],
+) -> None:
+    """The task's "Could not read the definition" warning quoted the first 200 bytes of such an answer."""
+    sync = users_to_salesforce(definitions)
+    item_id = {"connections": POSTGRES["id"], "models": USERS_MODEL["id"], "syncs": sync.id}[endpoint]
+    definitions.add_fault("body", path=f"/api/{endpoint}/{item_id}", body=answer)
+    result = run("lineage_model_poke", sync)
+    assert result.task_state == "success"
+    assert definition_requests(definitions).count(f"/api/{endpoint}/{item_id}") == 1  # read, failed, warned
+    for secret in SECRETS:
+        assert secret not in result.log
+    assert "Could not read the definition" in result.log and "not quoted" in result.log
+    assert final_event(lineage_events())["eventType"] == "COMPLETE"
+
+
 # -- names, costs and failures (every line, with or without OpenLineage) -------------------------------------
 
 

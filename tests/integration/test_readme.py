@@ -29,6 +29,8 @@ _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 _FILE_LINE = re.compile(r"# ((?:[\w.-]+/)*[\w.-]+\.py)\n")
 #: The sync id the README's snippets use.
 README_SYNC = "248df4b7-aa70-47b8-a036-33ac447e668d"
+#: Its name (the "By name" and "Console log" examples look it up).
+README_SYNC_NAME = "Orders to Salesforce"
 
 
 def python_blocks(pages: list[Path] = PAGES) -> list[tuple[Path, str]]:
@@ -69,8 +71,20 @@ def test_a_block_runs_as_shown(page: Path, block: str, monkeypatch: pytest.Monke
         "syncs": [
             {
                 "id": README_SYNC,
+                "name": README_SYNC_NAME,
                 "executions": [
-                    {"created_ago": 3600, "steps": [{"status": "completed", "counts": {"insert": 25, "error": 0}}]},
+                    {
+                        "created_ago": 3600,
+                        "steps": [
+                            {
+                                "status": "completed",
+                                "counts": {"insert": 25, "error": 0},
+                                "console": [
+                                    {"message": "Synced 25 records to Salesforce", "payload": {"inserted": 25}}
+                                ],
+                            }
+                        ],
+                    },
                     {"steps": [{"status": "running", "polls": 100, "counts": {"insert": 3}}]},
                 ],
             }
@@ -82,12 +96,16 @@ def test_a_block_runs_as_shown(page: Path, block: str, monkeypatch: pytest.Monke
         monkeypatch.setenv("AIRFLOW_CONN_POLYTOMIC_DEFAULT", json.dumps(document))
         namespace: dict[str, Any] = {"__name__": "readme_block"}
         exec(compile(block, str(page), "exec"), namespace)  # noqa: S102 - the docs' own code
-        if "PolytomicHook" in block:
+        if "test_connection()" in block:
             assert namespace["ok"] is True, namespace["message"]
             assert [request.path for request in emulator.requests][:2] == [
                 f"/api/syncs/{README_SYNC}/status",
                 f"/api/syncs/{README_SYNC}/executions/{namespace['last'].id}",
             ]
+    if "find_sync(" in block:
+        assert namespace["sync"].id == README_SYNC  # the name was looked up
+    if "get_console_log(" in block:
+        assert [entry.message for entry in namespace["log"].entries] == ["Synced 25 records to Salesforce"]
     if "AssetWatcher" in block:
         assert namespace["dag"].task_ids == ["refresh"]  # the DAG has its task
 

@@ -304,14 +304,30 @@ def test_a_malformed_sync_id_is_refused_before_any_request(
     assert run.xcom["polytomic_sync_url"] == emulator.url
 
 
-def test_a_malformed_answer_fails_with_a_clear_message(
+@pytest.mark.parametrize("mode", MODES)
+def test_proxy_pages_instead_of_answers_are_waited_out_in_every_mode(
+    mode: str, run_dag: Callable[..., Run], emulator: PolytomicEmulator
+) -> None:
+    """HTML pages with status 200 (a proxy's) used to fail the task at the first one. Five in a row spend the first
+    poll's whole retry budget (4 retries): each mode then waits on, as for a 503, and all end alike."""
+    sync = script(emulator, COMPLETED)
+    emulator.add_fault("malformed", path=rf"/api/syncs/{sync.id}/status", requests=[1, 2, 3, 4, 5])
+    run = run_dag(mode, sync)
+    assert (run.state, run.task_state) == ("success", "success")
+    assert run.tries == 1 and run.summary["status"] == "completed"
+    assert "the body is not JSON" in run.log and "Gave up after 5 attempts" in run.log
+
+
+def test_proxy_pages_that_never_stop_end_in_the_sensor_timeout(
     run_dag: Callable[..., Run], emulator: PolytomicEmulator
 ) -> None:
+    """A poke that gets only proxy pages tries again at the next poke until the sensor's timeout (2 s here)."""
     sync = script(emulator, COMPLETED)
     emulator.add_fault("malformed", path=rf"/api/syncs/{sync.id}/status")
-    run = run_dag("poke", sync)
-    assert run.task_state == "failed"
-    assert "the body is not JSON" in run.log
+    run = run_dag("poke", sync, short=True)
+    assert run.task_state == "failed" and run.tries == 1  # a timeout, which does not use the task's retry
+    assert "AirflowSensorTimeout" in run.log or "timed out" in run.log.lower()
+    assert "the body is not JSON" in run.log and "Trying again at the next poke." in run.log
 
 
 @pytest.mark.parametrize("mode", MODES)

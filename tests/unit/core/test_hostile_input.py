@@ -385,8 +385,15 @@ def test_is_transient_is_the_one_decision() -> None:
     assert is_transient(PolytomicRateLimitError("429", context=ctx))
     assert not is_transient(PolytomicAuthError("401", context=ctx))
     assert not is_transient(PolytomicBadResponseError("not JSON"))
+    assert is_transient(PolytomicBadResponseError("HTML on a poll", foreign=True, poll=True))
+    assert not is_transient(PolytomicBadResponseError("HTML on a start", foreign=True, poll=False))
+    assert not is_transient(PolytomicBadResponseError("a Polytomic document it cannot read", poll=True))
     assert not is_transient(PolytomicConfigError("bad host"))
     assert not is_transient(ValueError("anything else"))
     policy = RetryPolicy()
-    for error in (PolytomicUnavailableError("503", context=ctx), PolytomicBadResponseError("x")):
+    for error in (
+        PolytomicUnavailableError("503", context=ctx),
+        PolytomicBadResponseError("x"),
+        PolytomicBadResponseError("x", foreign=True, poll=True),
+    ):
         assert policy.is_retryable(error) is is_transient(error)

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import re
 import socket
 import time
@@ -17,13 +18,15 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_polytomic.core import protocol
+from airflow_provider_polytomic.core import definitions, protocol
 from airflow_provider_polytomic.core.errors import (
     PolytomicAuthError,
     PolytomicBadResponseError,
     PolytomicConfigError,
+    PolytomicError,
     PolytomicRequestError,
     PolytomicUnavailableError,
+    is_transient,
 )
 from airflow_provider_polytomic.core.models import SyncStatus
 from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
@@ -37,8 +40,9 @@ SYNC = faultservers.SYNC
 MakeConnection = Callable[..., str]
 
 
-def send(transport: str, conn_id: str, call: protocol.ApiCall[Any] | None = None) -> Any:
-    """Send ``call`` (the sync's status by default) with one transport, as the hook or the trigger would."""
+def send(transport: str, conn_id: str, call: protocol.ApiCall[Any] | None = None, *, log: bool = False) -> Any:
+    """Send ``call`` (the sync's status by default) with one transport, as the hook or the trigger would (``log``:
+    logging its retries as the trigger does)."""
     call = call or protocol.get_sync_status(SYNC)
     if transport == "requests":
         hook = PolytomicHook(conn_id)
@@ -48,7 +52,8 @@ def send(transport: str, conn_id: str, call: protocol.ApiCall[Any] | None = None
             hook.close()
 
     async def go() -> Any:
-        async with await AsyncPolytomicClient.from_connection(conn_id) as client:
+        logger = logging.getLogger("polytomic-trigger") if log else None
+        async with await AsyncPolytomicClient.from_connection(conn_id, logger) as client:
             return await client.run(call)
 
     return asyncio.run(go())
@@ -383,3 +388,88 @@ def test_both_transports_learn_polytomics_clock_from_the_date_header(
         assert answer.clock is not None, call.path
         assert abs(answer.clock.offset.total_seconds() - offset) < 3, answer.clock
     assert abs((answer.current_execution.created_at - answer.clock.now()).total_seconds()) < 3
+
+
+# -- answers that are no Polytomic document ------------------------------------------------------------------
+
+#: Planted in every odd answer of a definition endpoint: it must reach no exception and no log line.
+PLANTED = "hunter2-PLANTED-7f3a"
+CONNECTION = {"id": SYNC, "name": "Shop db", "type": "postgresql", "configuration": {"password": PLANTED}}
+DEFINITION_ODD_ANSWERS: list[tuple[int, bytes]] = [
+    (200, json.dumps(CONNECTION).encode()),  # no 'data' member: the definition itself
+    (200, json.dumps({"errors": [{"detail": f"note {PLANTED}"}]}).encode()),  # no 'data', no secret-looking key
+    (200, f"<html><body>Proxy error for {PLANTED}</body></html>".encode()),  # not JSON
+    (200, json.dumps({"data": CONNECTION})[:-12].encode()),  # JSON cut short
+    (200, json.dumps({"data": CONNECTION})[:-2].encode() + b', "x": NaN}}'),  # NaN
+    (200, json.dumps({"data": [PLANTED, CONNECTION]}).encode()),  # a list where an object belongs
+    (200, json.dumps({"data": PLANTED}).encode()),  # a string where an object belongs
+    (  # every member a definition reads, in the wrong type
+        200,
+        json.dumps(
+            {
+                "data": {
+                    "id": 7,
+                    "configuration": f"password={PLANTED}",
+                    "source_configuration": PLANTED,
+                    "model_ids": PLANTED,
+                    "target": PLANTED,
+                }
+            }
+        ).encode(),
+    ),
+    (500, json.dumps({"message": f"db down: {PLANTED}", "data": CONNECTION}).encode()),  # retried, then reported
+    (400, json.dumps({"error": PLANTED}).encode()),
+    (404, f"<html>{PLANTED}</html>".encode()),
+]
+DEFINITION_CALLS = {
+    "connection": lambda: definitions.get_connection(SYNC),
+    "model": lambda: definitions.get_model(SYNC),
+    "sync": lambda: definitions.get_sync_definition(SYNC),
+    "bulk sync": lambda: definitions.get_bulk_sync_definition(SYNC),
+}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("endpoint", list(DEFINITION_CALLS))
+def test_no_odd_answer_of_a_definition_endpoint_is_quoted(
+    transport: str, endpoint: str, make_connection: MakeConnection, logs: Callable[[], str]
+) -> None:
+    """A connection's definition answered without 'data' had its configuration, password included, quoted into the
+    task's warning: a definition's answers are never quoted, whatever is wrong with them."""
+    for status, body in DEFINITION_ODD_ANSWERS:
+        with faultservers.http_server(lambda *_, status=status, body=body: (status, {}, body)) as server:
+            conn_id = make_connection(host=server.url, max_retries=1)
+            with pytest.raises(PolytomicError) as raised:
+                send(transport, conn_id, DEFINITION_CALLS[endpoint](), log=True)
+        message = str(raised.value)
+        assert PLANTED not in message, (status, body)
+        assert "connection 'polytomic_test'" in message
+        if status == 200 and "cannot read" not in message:  # neither JSON nor a document: says why it is not shown
+            assert "not quoted" in message
+    assert "Retrying in" in logs() and PLANTED not in logs()  # the retry warnings quote the error too
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_poll_waits_out_an_answer_that_is_no_polytomic_document_and_a_start_does_not(
+    transport: str, make_connection: MakeConnection, emulator: PolytomicEmulator
+) -> None:
+    """An HTML page with status 200 (a proxy's) on a poll failed at once; a start must not be sent again blindly."""
+    emulator.add_sync(id=SYNC, executions=[{"steps": [{"status": "running", "polls": 100}]}])
+    status_path = f"/api/syncs/{SYNC}/status"
+    emulator.add_fault("malformed", path=status_path, requests=[1])
+    conn_id = make_connection(max_retries=2)
+    assert send(transport, conn_id).current_execution is not None
+    assert [request.status for request in emulator.requests_to(status_path)] == [200, 200]
+
+    emulator.add_fault("malformed", path=status_path)  # every answer from now on
+    with pytest.raises(PolytomicBadResponseError, match=r"not JSON .*Gave up after 3 attempts") as raised:
+        send(transport, conn_id)
+    assert is_transient(raised.value)  # the sensor or trigger keeps waiting, as for a 503
+    assert f"check that {emulator.url} (the connection's host) is Polytomic's API" in str(raised.value)
+    assert len(emulator.requests_to(status_path)) == 2 + 3
+
+    start_path = f"/api/syncs/{SYNC}/executions"
+    emulator.add_fault("malformed", path=start_path, method="POST")
+    with pytest.raises(PolytomicBadResponseError) as raised:
+        send(transport, conn_id, protocol.start_sync(SYNC, idempotency_key="airflow-0123456789"))
+    assert not is_transient(raised.value) and len(emulator.requests_to(start_path, method="POST")) == 1

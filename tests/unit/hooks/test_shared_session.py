@@ -196,3 +196,37 @@ def test_the_read_table_is_swept_in_amortised_constant_time() -> None:
         assert shared.prune_at >= 10_000  # so the next sweep waits until the table doubles
 
     asyncio.run(scenario())
+
+
+def test_a_client_closed_while_its_shared_read_retries_never_rejoins_the_pool(
+    make_connection: MakeConnection, emulator: PolytomicEmulator
+) -> None:
+    """A trigger cancelled while its read waits to retry (its 503 asked for 0.5 s): the retry went through the
+    closed client and joined the pool again, a place nobody released, so the session stayed open for the life of
+    the event loop (and aiohttp's "Unclosed client session" when it is finally collected)."""
+    running(emulator)
+    emulator.add_fault("status", path=STATUS, status=503, retry_after="0.5", requests=[1])
+    conn_id = make_connection()
+
+    async def scenario() -> None:
+        trigger_client = await client(conn_id)
+
+        async def poll() -> Any:
+            async with trigger_client:  # what a trigger does: the client closes when the trigger is cancelled
+                return await trigger_client.run(protocol.get_sync_status(SYNC))
+
+        trigger = asyncio.ensure_future(poll())
+        while not [r for r in emulator.requests_to(STATUS) if r.status == 503]:
+            await asyncio.sleep(0.01)
+        shared = trigger_client.shared
+        trigger.cancel()  # the triggerer cancels the trigger during the 0.5 s pause before the retry
+        await asyncio.gather(trigger, return_exceptions=True)
+        assert trigger.cancelled() and not shared.session.closed  # the read goes on for whoever joined it
+        ((_, read),) = shared.reads.values()
+        status = await read
+        assert status.current_execution is not None
+        # The read has left the pool, and it was the last user: the session is closed.
+        assert shared_session.pool_size() == 0 and shared.users == 0 and shared.session.closed
+
+    asyncio.run(scenario())
+    assert len(emulator.requests_to(STATUS)) == 2  # the retry was made, after the trigger had gone

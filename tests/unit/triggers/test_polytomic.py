@@ -415,3 +415,50 @@ def test_a_404_on_the_followed_execution_says_it_is_gone_and_on_the_sync_does_no
     unknown = "1c9e4a7b-0d2f-4e6a-9b8c-3f5e7d9a1b2c"
     event = asyncio.run(PolytomicSyncStatusTrigger(sync_id=unknown, polytomic_conn_id=conn, poll_interval=0.05).wait())
     assert (event["verdict"], event["gone"]) == ("error", False)
+
+
+def test_one_proxy_page_on_a_shared_read_fails_no_waiter(make_connection: Callable[..., str]) -> None:
+    """Ten triggers on one execution share one read; it got a proxy's HTML page with status 200, and all ten ended
+    in 'error'. Each now takes it for what it nearly always is, an edge fault, and the read's retry answers all."""
+    from tests import faultservers
+
+    execution = faultservers.EXECUTION
+    done = {"id": execution, "status": "completed", "created_at": "2026-01-01T00:00:00Z"}
+    seen: list[str] = []
+
+    def answer(method: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        seen.append(path)
+        if len(seen) == 1:
+            time.sleep(0.3)  # long enough for all ten to join this read
+            return 200, {"Content-Type": "text/html"}, b"<html><body>502 Bad Gateway</body></html>"
+        return 200, {}, json.dumps({"data": done}).encode()
+
+    with faultservers.http_server(answer) as server:
+        conn_id = make_connection(host=server.url)
+
+        async def ten() -> list[dict[str, object]]:
+            triggers = [
+                PolytomicSyncStatusTrigger(
+                    sync_id=SYNC, execution_id=execution, polytomic_conn_id=conn_id, poll_interval=0.1
+                )
+                for _ in range(10)
+            ]
+            return list(await asyncio.gather(*(trigger.wait() for trigger in triggers)))
+
+        events = asyncio.run(ten())
+    assert [event["verdict"] for event in events] == ["succeeded"] * 10
+    assert len(seen) == 2  # one shared read, its one retry: the page was retried once for all ten
+
+
+def test_a_poll_that_keeps_getting_proxy_pages_keeps_polling_until_its_deadline(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    emulator.add_sync(id=SYNC, executions=[{"steps": [{"status": "running", "polls": 1000}]}])
+    emulator.add_fault("malformed", path=f"/api/syncs/{SYNC}/status")
+    trigger = PolytomicSyncStatusTrigger(
+        sync_id=SYNC, polytomic_conn_id=make_connection(max_retries=0), poll_interval=0.05, deadline=time.time() + 0.5
+    )
+    event = asyncio.run(trigger.wait())
+    assert event["verdict"] == "timeout", event
+    assert "Polytomic was failing" in event["message"] and "the body is not JSON" in event["message"]
+    assert len(emulator.requests) >= 2  # polled again after the first page, backing off

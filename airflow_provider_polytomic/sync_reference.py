@@ -1,0 +1,217 @@
+"""A sync given by its name (``sync_name=``) instead of its id, for the sensors and the start operators.
+
+A sync that Terraform recreates keeps its name and gets a new id. The name is resolved in the worker (never in
+the triggerer: the trigger gets the id), with the hook's :meth:`find_sync` (what a look-up means is decided in
+:mod:`airflow_provider_polytomic.core.sync_list`), once per operator instance, and then the task works with the id:
+``self.sync_id`` is set, so the watch, the link, the summary and the messages carry the id, and the name too.
+
+Where the instance does not last:
+
+- a reschedule poke is a new process: on Airflow 3.3+ the id is kept in the task state store for the try's later
+  pokes (key :data:`RESOLVED_KEY`, deleted when the wait ends); older Airflow has no store that lasts between
+  pokes (XComs are cleared at each), so there each poke looks the name up again;
+- a task resumed after a deferral reads the id from XCom (key :data:`SYNC_ID_XCOM_KEY`), which lasts a deferral on
+  every line.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_polytomic.core.constants import SyncKind
+    from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
+
+#: Airflow 3.3+ task state store key: the sync a name resolved to, for the later reschedule pokes of one try.
+RESOLVED_KEY = "polytomic_resolved_sync"
+#: XCom key of the id a name resolved to: what a task resumed after a deferral works with.
+SYNC_ID_XCOM_KEY = "polytomic_sync_id"
+
+
+def check_sync_reference(task_id: str, sync_id: Any, sync_name: Any) -> None:
+    """When the DAG is parsed: exactly one of ``sync_id`` and ``sync_name``, where that can be told already (a
+    template may render empty, so two templates are checked when the task runs)."""
+    given = [value for value in (sync_id, sync_name) if value not in (None, "")]
+    if not given:
+        raise ValueError(f"{task_id}: pass sync_id (the sync's UUID) or sync_name (its exact name).")
+    if len(given) == 2 and not any(isinstance(value, str) and "{{" in value for value in given):
+        raise ValueError(
+            f"{task_id}: pass exactly one of sync_id and sync_name, not both (sync_id={sync_id!r:.60}, "
+            f"sync_name={sync_name!r:.100})."
+        )
+
+
+class PolytomicSyncReferenceMixin:
+    """Resolves ``sync_name`` to ``sync_id`` when the task runs; mixed into the sensors and start operators."""
+
+    sync_id: Any
+    sync_name: Any
+    polytomic_conn_id: str
+    sync_kind: SyncKind
+    #: The name ``sync_id`` was resolved from in this instance (None: given by id, or not resolved yet).
+    _resolved_name: str | None = None
+    #: This instance read or wrote :data:`RESOLVED_KEY` (so the end of the wait deletes it).
+    _resolution_kept: bool = False
+    _context: Context | None = None
+
+    if TYPE_CHECKING:
+        log: Any
+        task_id: str
+
+        @property
+        def hook(self) -> PolytomicHook: ...
+
+        def _push_sync_url(self, context: Context, sync_id: Any) -> None: ...
+
+        def _state_store(self, context: Context) -> Any: ...
+
+    def _resolve_and_link(self, context: Context, *, wait_out_transient: bool = False) -> bool:
+        """Resolve the name (if one was given), then push the extra link, whatever happened. False when Polytomic
+        was temporarily unreachable and ``wait_out_transient`` (the next poke tries again); raises otherwise."""
+        from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
+
+        self._context = context  # what later steps of this instance keep in the task state store go through it
+        try:
+            self._resolve_sync(context)
+        except PolytomicError as error:
+            if not (wait_out_transient and is_transient(error)):
+                raise
+            self.log.warning("%s Trying again at the next poke.", error)
+            return False
+        finally:
+            self._push_sync_url(context, self.sync_id if self._reference_ready() else None)
+        return True
+
+    def _reference_ready(self) -> bool:
+        return self._resolved_name is not None or not _given(self.sync_name)
+
+    def _resolve_sync(self, context: Context) -> None:
+        """``sync_id`` from ``sync_name`` (rendered): kept from earlier in this try where Airflow keeps it, else
+        looked up. Exactly one of the two must be given."""
+        from airflow_provider_polytomic.core.errors import PolytomicConfigError
+
+        if self._resolved_name is not None:
+            return
+        by_id, by_name = _given(self.sync_id), _given(self.sync_name)
+        if by_id == by_name:
+            said = "both" if by_id else "neither (both rendered empty)"
+            raise PolytomicConfigError(
+                f"{type(self).__name__} '{self.task_id}' needs exactly one of sync_id and sync_name; it got {said}: "
+                f"sync_id={self.sync_id!r:.60}, sync_name={self.sync_name!r:.100}."
+            )
+        if by_id:
+            return
+        name = str(self.sync_name)
+        sync_id = self._kept_resolution(context, name)
+        if sync_id is None:
+            sync_id = self._look_up(context, name)
+        self.sync_id, self._resolved_name = sync_id, name
+
+    def _look_up(self, context: Context, name: str) -> str:
+        from airflow_provider_polytomic.core.constants import SyncKind
+
+        kind = "bulk sync" if self.sync_kind is SyncKind.BULK else "sync"
+        found = self.hook.find_sync(name, self.sync_kind)
+        store = self._state_store(context) if getattr(self, "reschedule", False) else None
+        later = ""
+        if getattr(self, "reschedule", False) and store is None:
+            later = " Airflow before 3.3 keeps nothing between reschedule pokes, so each poke looks it up again."
+        self.log.info(
+            "Polytomic %s name %r is %s %s (connection '%s').%s",
+            kind,
+            name,
+            kind,
+            found.id,
+            self.polytomic_conn_id,
+            later,
+        )
+        if found.active is False:
+            self.log.warning(
+                "Polytomic %s %r (%s) is paused (active: false): it may never run, and this task may wait until its "
+                "timeout.",
+                kind,
+                name,
+                found.id,
+            )
+        self._keep_resolution(context, store, name, found.id)
+        return found.id
+
+    # -- kept across reschedule pokes (Airflow 3.3+) and deferrals ------------------------------------------
+
+    def _kept_resolution(self, context: Context, name: str) -> str | None:
+        """The id an earlier reschedule poke of this try resolved ``name`` to (Airflow 3.3+)."""
+        from airflow_provider_polytomic.core.errors import PolytomicError
+        from airflow_provider_polytomic.core.ids import validate_id
+
+        store = self._state_store(context) if getattr(self, "reschedule", False) else None
+        if store is None:
+            return None
+        try:
+            saved = store.get(RESOLVED_KEY)
+        except Exception as error:  # the store is a convenience: never let it fail the task
+            self.log.warning("Could not read the task state store (%s: %s).", type(error).__name__, error)
+            return None
+        self._resolution_kept = saved is not None
+        ti: Any = context["ti"]
+        # Once per try: a retry looks again (the sync may have been recreated meanwhile).
+        if not isinstance(saved, dict) or saved.get("name") != name or saved.get("try_number") != ti.try_number:
+            return None
+        try:
+            return validate_id(saved.get("sync_id"), "sync id")
+        except PolytomicError:
+            return None
+
+    def _resume_reference(self, context: Context) -> None:
+        """A task resumed after a deferral (a new instance): the id its name resolved to before deferring."""
+        from airflow_provider_polytomic.core.errors import PolytomicError
+        from airflow_provider_polytomic.core.ids import validate_id
+
+        if self._resolved_name is not None or not _given(self.sync_name) or _given(self.sync_id):
+            return
+        try:
+            self.sync_id = validate_id(self._pulled_sync_id(context), "sync id")
+        except PolytomicError:
+            self._resolve_sync(context)  # the XCom is gone: look it up again
+            return
+        self._resolved_name = str(self.sync_name)
+
+    def _pulled_sync_id(self, context: Context) -> Any:
+        ti: Any = context["ti"]
+        map_index = ti.map_index if ti.map_index is not None and ti.map_index >= 0 else None
+        return ti.xcom_pull(task_ids=ti.task_id, key=SYNC_ID_XCOM_KEY, map_indexes=map_index)
+
+    def _keep_resolution(self, context: Context, store: Any, name: str, sync_id: str) -> None:
+        ti: Any = context["ti"]
+        ti.xcom_push(key=SYNC_ID_XCOM_KEY, value=sync_id)
+        if store is None:
+            return
+        try:
+            store.set(RESOLVED_KEY, {"name": name, "sync_id": sync_id, "try_number": ti.try_number})
+        except Exception as error:
+            self.log.warning("Could not write the task state store (%s: %s).", type(error).__name__, error)
+            return
+        self._resolution_kept = True
+
+    def _forget_resolution(self, context: Context) -> None:
+        """The wait ended: delete what this try kept in the task state store (nothing stays behind)."""
+        if not self._resolution_kept:
+            return
+        self._resolution_kept = False
+        store = self._state_store(context)
+        if store is None:
+            return
+        try:
+            store.delete(RESOLVED_KEY)
+        except Exception as error:
+            self.log.warning("Could not clear the task state store (%s: %s).", type(error).__name__, error)
+
+    def _forget(self, context: Context) -> None:
+        # The wait's own end (PolytomicExecutionWaitMixin._forget): forget the resolution with the execution.
+        self._forget_resolution(context)
+        super()._forget(context)  # type: ignore[misc]
+
+
+def _given(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
