@@ -116,6 +116,8 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
             ) from None
         if outcome.summary is not None:
             self._lineage_summary = outcome.summary
+            if isinstance(outcome.summary.get("sync_name"), str):
+                self._known_name = outcome.summary["sync_name"]  # the trigger's watch had it: no second read
         # Concluding: the one definition request of this try, if any, names the sync in the message.
         outcome = replace(outcome, message=self._named(outcome.message))
         summary = self._settle(outcome)
@@ -177,6 +179,7 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
         from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
 
         state = watch.to_dict()
+        state["sync_name"] = self._sync_name(fetch=False)  # read by the check before deferring, if it could be
         if anchor is not None:
             state["anchor"] = anchor
         return PolytomicSyncStatusTrigger(

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_polytomic.core.watch import SyncWatch
 
-#: The task state store key (Airflow 3.3+): ``sync_id``, ``execution_id`` and the ``try_number`` that wrote it.
+#: The task state store key (Airflow 3.3+): ``sync_id``, ``execution_id``, the ``try_number`` that wrote it, and
+#: ``sync_name`` (None when it could not be read), so that reschedule pokes name the sync without asking again.
 FOLLOWED_KEY = "polytomic_followed_execution"
 #: Endings that are the wait's own, whatever try this is: a verdict on the run, a timeout, a skip.
 _FINAL = (AirflowSkipException, AirflowFailException, AirflowSensorTimeout)
@@ -70,8 +71,18 @@ class FollowedExecutionMixin:
     #: The execution id this task instance last wrote to (or read from) the task state store.
     _remembered: str | None = None
 
+    #: The sync's name, kept beside the execution so that a reschedule poke names the sync without asking again
+    #: (the rest is :class:`~airflow_provider_polytomic.lineage.PolytomicLineageMixin`'s).
+    _known_name: str | None = None
+    _name_kept: bool = False
+    _name_tried: bool = False
+
     if TYPE_CHECKING:
         log: Any  # from BaseOperator
+
+        def _named(self, message: str, *, fetch: bool = True) -> str: ...
+
+        def _sync_name(self, *, fetch: bool) -> str | None: ...
 
         @staticmethod
         def _state_store(context: Context) -> Any: ...  # PolytomicExecutionWaitMixin
@@ -81,6 +92,7 @@ class FollowedExecutionMixin:
         store = self._state_store(context)
         if store is None:
             return None
+        self._name_kept = True
         try:
             saved = store.get(FOLLOWED_KEY)
         except Exception as error:  # the store is a convenience: never let it fail the task
@@ -100,9 +112,11 @@ class FollowedExecutionMixin:
             )
             self._forget(context)
             return None
-        self.log.info(
-            "Following Polytomic sync %s execution %s, as an earlier try or poke of this task did.", sync_id, remembered
-        )
+        self._name_tried = "sync_name" in saved  # a read that failed is not retried every poke
+        if isinstance(saved.get("sync_name"), str) and self._known_name is None:
+            self._known_name = saved["sync_name"]
+        following = f"Following Polytomic sync {sync_id} execution {remembered}, as an earlier try or poke did."
+        self.log.info(self._named(following, fetch=False))
         self._remembered = remembered
         return remembered
 
@@ -114,6 +128,7 @@ class FollowedExecutionMixin:
         if store is None:
             return
         value = {"sync_id": watch.sync_id, "execution_id": watch.execution_id, "try_number": self._try(context)}
+        value["sync_name"] = self._sync_name(fetch=False)
         try:
             store.set(FOLLOWED_KEY, value)
         except Exception as error:

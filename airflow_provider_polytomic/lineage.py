@@ -49,6 +49,12 @@ class PolytomicLineageMixin:
     #: Class-level defaults: an operator instance sets its own on first use (and a resumed task is a new one).
     _definition: ModelSyncDefinition | BulkSyncDefinition | None = None
     _definition_trouble: bool = False
+    #: The sync's name as an earlier part of this try learned it (the trigger's event, the task state store).
+    _known_name: str | None = None
+    #: Whether the task state store keeps the name across reschedule pokes (Airflow 3.3+), and whether an
+    #: earlier poke of this try already tried to read it.
+    _name_kept: bool = False
+    _name_tried: bool = False
     #: The summary of the execution judged last (any verdict), and its schemas when the whole list is known.
     _lineage_summary: dict[str, Any] | None = None
     _lineage_schemas: tuple[SchemaStatus, ...] | None = None
@@ -93,18 +99,25 @@ class PolytomicLineageMixin:
     # -- names ----------------------------------------------------------------------------------------------
 
     def _may_fetch_name(self, concluding: bool) -> bool:
-        """Fetch the definition for a name only once per try: when concluding, or for a wait that stays in one
-        process. A reschedule poke or the first check before a deferral that goes on waiting does not."""
-        if concluding:
+        """Fetch the definition for a name only once per try. A wait in one process (poke mode, the start
+        operators) and a deferrable task's check before it defers fetch it at once: the trigger's watch and its
+        event carry the name on. A reschedule poke fetches it when the task state store (Airflow 3.3+) keeps it
+        for the next pokes; before 3.3 only the concluding poke does."""
+        if concluding or self._known_name is not None:
             return True
-        return not (getattr(self, "reschedule", False) or getattr(self, "deferrable", False))
+        if getattr(self, "reschedule", False):
+            return self._name_kept and not self._name_tried  # a read that failed is not retried every poke
+        return True
 
     def _sync_name(self, *, fetch: bool) -> str | None:
-        # A sync given by its name (sync_name=) is named without a definition request.
-        resolved: str | None = getattr(self, "_resolved_name", None)
-        if self._definition is None and resolved:
-            return resolved
-        definition = self._sync_definition() if fetch else self._definition
+        if self._definition is not None:
+            return self._definition.name
+        # A sync given by its name (sync_name=) is named without a definition request; so is one whose name the
+        # trigger's event or an earlier poke (the task state store) brought.
+        known: str | None = getattr(self, "_resolved_name", None) or self._known_name
+        if known:
+            return known
+        definition = self._sync_definition() if fetch else None
         return definition.name if definition is not None else None
 
     def _named(self, message: str, *, fetch: bool = True) -> str:

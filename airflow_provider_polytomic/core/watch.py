@@ -42,6 +42,7 @@ from airflow_provider_polytomic.core.models import (
     SyncStatus,
     finished_at,
 )
+from airflow_provider_polytomic.core.naming import name_sync
 from airflow_provider_polytomic.core.scan import NewestFirstScan
 from airflow_provider_polytomic.core.status import Judgement, Verdict, finished, judge, status_of
 from airflow_provider_polytomic.core.values import parse_timestamp
@@ -62,6 +63,9 @@ class SyncWatch:
     #: (:data:`IGNORABLE_OPTIONS`, :mod:`~airflow_provider_polytomic.core.trigger_args`).
     fail_on_record_errors: bool = field(default=True, metadata={"author": True})
     kind: SyncKind = SyncKind.MODEL
+    #: The sync's name, once the task has read it: every message of the watch (and of its trigger) names the
+    #: sync as ``Polytomic sync 'Orders' (248df4b7-…)``, the first line as the last. A hint for log lines only.
+    sync_name: str | None = field(default=None, metadata={"ignorable": True})
     #: An anchor on this process's clock (a reschedule-mode sensor's first poke), put on Polytomic's clock with
     #: the first answer. Never crosses to a trigger (``process``): a trigger is given ``anchor``.
     local_anchor: datetime | None = field(default=None, metadata={"process": True})
@@ -104,6 +108,14 @@ class SyncWatch:
         return on_polytomic_clock(datetime.now(timezone.utc), self._clock)
 
     def observe(self, answer: Execution | SyncStatus | ExecutionPage) -> Judgement:
+        judgement = self._observe(answer)
+        if self.sync_name is None:
+            return judgement
+        return replace(
+            judgement, message=name_sync(judgement.message, self.sync_id, self.sync_name), sync_name=self.sync_name
+        )
+
+    def _observe(self, answer: Execution | SyncStatus | ExecutionPage) -> Judgement:
         if isinstance(answer, (SyncStatus, ExecutionPage)) and answer.clock is not None:
             self._clock = answer.clock
         if isinstance(answer, ExecutionPage):

@@ -16,7 +16,7 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from airflow_provider_polytomic.testing.api import answer
@@ -42,11 +42,15 @@ class PolytomicEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         api_key: str = "emulator-api-key",
+        log: Callable[[str], None] | None = None,
     ) -> None:
         # Checked before anything is read from it: a list, a string or an "organization" that is not an object is
         # refused naming the key, never a raw AttributeError.
         scenario = {} if scenario is None else scenario
         validate(scenario)
+        #: Called with one line per request (``print`` to watch them; see ``request_log``). None: quiet,
+        #: the default here, since tests read :attr:`requests`; the command line logs unless ``--quiet``.
+        self.log = log
         self.host = host
         self.port = port
         self.api_keys = set(scenario.get("api_keys") or [api_key])

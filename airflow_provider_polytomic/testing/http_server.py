@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from airflow_provider_polytomic.testing import request_log
 from airflow_provider_polytomic.testing.documents import error_document
 
 if TYPE_CHECKING:
@@ -109,9 +110,14 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             time.sleep(fault.seconds)
         status: int | None
         extra: dict[str, str] = {}
+        served = ""
         if fault is None or not fault.answers_itself:
             with emulator.lock:
+                if emulator.log is not None:  # what the read shows, before it moves the script
+                    served = request_log.served_before(emulator, method, parts.path)
                 status, document = emulator.handle(method, parts.path, query, headers, body)
+                if emulator.log is not None and not served:
+                    served = request_log.served_after(emulator, method, parts.path, status)
             payload = json.dumps(fault.rewrite(document) if fault else document).encode()
         else:
             status, payload, extra = fault.answer()
@@ -121,6 +127,8 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 if emulator.requests[index] is record:
                     emulator.requests[index] = replace(record, status=status)
                     break
+        if emulator.log is not None:
+            emulator.log(request_log.line(method, parts.path, status, fault, served))
         if status is None:
             self.close_connection = True
         elif fault is not None and fault.kind == "truncated":
@@ -138,6 +146,8 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         record = RecordedRequest(method, path, query, _redact(dict(self.headers.items())), None, 400)
         with emulator.lock:
             emulator.requests.append(record)
+        if emulator.log is not None:
+            emulator.log(request_log.line(method, path, 400, None, "Content-Length refused"))
         self._answer(400, json.dumps(error_document(400, message, "bad_request")).encode(), {"Connection": "close"})
         self.wfile.flush()
         self._drain()

@@ -13,6 +13,7 @@ from airflow_provider_polytomic.core.bounds import bounded_number, first_poll_de
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID
 from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicError, execution_gone, is_transient
+from airflow_provider_polytomic.core.naming import name_sync
 from airflow_provider_polytomic.core.status import Outcome, Verdict
 from airflow_provider_polytomic.core.trigger_args import ArgumentCheck, row_marks
 from airflow_provider_polytomic.core.wait_log import STILL_WAITING_OPTION, WaitLog, still_waiting_interval, wait_began
@@ -188,7 +189,9 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                 if self.deadline is not None:
                     remaining = self.deadline - _now()
                     if remaining <= 0:
-                        message = f"Timed out waiting for Polytomic sync {watch.sync_id}."
+                        message = name_sync(
+                            f"Timed out waiting for Polytomic sync {watch.sync_id}.", watch.sync_id, watch.sync_name
+                        )
                         if last_error is not None:
                             message += (
                                 f" Polytomic was failing: the last {failures} poll(s) in a row failed, the last with: "

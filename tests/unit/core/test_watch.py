@@ -75,6 +75,19 @@ def test_a_watch_crosses_to_its_trigger_as_json_primitives_and_comes_back_the_sa
     assert again.next_call().path == watch.next_call().path
 
 
+def test_a_named_watch_names_the_sync_in_every_message_and_the_summary() -> None:
+    named = f"Polytomic sync 'Orders' ({SYNC})"
+    watch = SyncWatch(SYNC, completed_after=T0, sync_name="Orders")
+    nothing = watch.observe(SyncStatus())
+    running = watch.observe(SyncStatus(current_execution=execution(A, "running", created=T0)))
+    unknown = watch.observe(execution(A, "rebalancing", created=T0))
+    done = watch.observe(execution(A, "completed", created=T0))
+    assert [named in item.message for item in (nothing, running, unknown, done)] == [True] * 4
+    assert done.summary() is not None and list(done.summary() or {})[:3] == ["sync_id", "sync_name", "execution_id"]
+    assert SyncWatch.from_dict(watch.to_dict()).sync_name == "Orders"  # it crosses to the trigger
+    assert f"Polytomic sync {SYNC} execution {A}: running" in SyncWatch(SYNC).observe(execution(A, "running")).message
+
+
 def test_a_reschedule_pokes_anchor_is_put_on_polytomics_clock_before_it_is_compared() -> None:
     """The first poke ran at T0 on Airflow's clock; Polytomic's is 2 minutes behind. The run seen running then
     ended 30 s later, at T0 - 90 s on Polytomic's clock: still the one judged (before: dropped as "ended before the
