@@ -138,8 +138,11 @@ class PolytomicLineageMixin:
         return named
 
     def _canonical_sync_id(self) -> str:
-        text = self.sync_id.strip().lower() if isinstance(self.sync_id, str) else str(self.sync_id)
-        return text
+        """The sync id as the API spells it. Only called once the id has reached Polytomic (a definition was
+        read, or an execution judged), so it is a valid id here."""
+        from airflow_provider_polytomic.core.ids import validate_id
+
+        return validate_id(self.sync_id, "sync id")
 
     # -- OpenLineage ----------------------------------------------------------------------------------------
 

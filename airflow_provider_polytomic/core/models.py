@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_polytomic.core.clock import ServerClock
-from airflow_provider_polytomic.core.constants import SyncKind as SyncKind
 from airflow_provider_polytomic.core.values import (
     isoformat,
     json_object,
@@ -38,7 +37,7 @@ class ExecutionStatus(str, enum.Enum):
     """The documented execution statuses of model and bulk syncs (the API may send others).
 
     ``exporting`` and ``errors`` are bulk-only; which statuses mean what for each kind is decided in
-    :mod:`airflow_provider_polytomic.core.watch`.
+    :mod:`airflow_provider_polytomic.core.status`.
     """
 
     CREATED = "created"

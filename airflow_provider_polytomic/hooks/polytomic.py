@@ -12,7 +12,7 @@ from tenacity import RetryCallState
 from airflow_provider_polytomic import connection_form
 from airflow_provider_polytomic.core import definitions, protocol, transport
 from airflow_provider_polytomic.core.config import ClientConfig, connection_not_defined
-from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID
+from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.definitions import (
     BulkSyncDefinition,
     ConnectionDefinition,
@@ -21,7 +21,7 @@ from airflow_provider_polytomic.core.definitions import (
 )
 from airflow_provider_polytomic.core.errors import PolytomicError
 from airflow_provider_polytomic.core.identity import Identity, get_identity
-from airflow_provider_polytomic.core.models import Execution, SyncKind, SyncStatus
+from airflow_provider_polytomic.core.models import Execution, SyncStatus
 from airflow_provider_polytomic.core.protocol import ApiCall
 from airflow_provider_polytomic.hooks.deadline import Deadline, DeadlineAdapter
 

@@ -56,9 +56,9 @@ from airflow_provider_polytomic.core.completions import (
     starting_watermark,
     watcher_arguments,
 )
-from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID
+from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicTriggerArgumentError, is_transient
-from airflow_provider_polytomic.core.models import Execution, SyncKind
+from airflow_provider_polytomic.core.models import Execution
 from airflow_provider_polytomic.core.trigger_args import ArgumentCheck, row_marks
 from airflow_provider_polytomic.core.values import parse_timestamp
 from airflow_provider_polytomic.triggers.asset_state_store import AssetStateStore
