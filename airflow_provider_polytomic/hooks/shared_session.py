@@ -54,18 +54,10 @@ _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...
 
 
 def pool_key(config: ClientConfig, route: transport.Route) -> tuple[Any, ...]:
-    """Connections are shared only between users that reach Polytomic identically."""
+    """Connections are shared only between users that reach Polytomic identically: the same origin, pool size
+    and every connection setting of the route (derived from it, so a new setting cannot be shared by mistake)."""
     origin = urlsplit(config.base_url)
-    return (
-        origin.scheme,
-        origin.hostname,
-        origin.port,
-        route.verify,
-        route.ca_bundle,
-        route.proxy,
-        tuple(sorted(route.proxy_headers.items())),
-        config.max_connections,
-    )
+    return (origin.scheme, origin.hostname, origin.port, config.max_connections, *route.connection_settings())
 
 
 def acquire(config: ClientConfig, route: transport.Route) -> SharedSession:
