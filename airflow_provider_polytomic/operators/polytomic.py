@@ -18,6 +18,7 @@ from airflow_provider_polytomic.links.polytomic import PolytomicSyncLink
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
+    from airflow_provider_polytomic.core.bulk_start import BulkStartOptions
     from airflow_provider_polytomic.core.models import Execution
     from airflow_provider_polytomic.core.watch import SyncWatch
 
@@ -276,22 +277,24 @@ class PolytomicStartBulkSyncOperator(_PolytomicStartOperator):
         test: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(sync_id=sync_id, **kwargs)
-        if test and resync_mode is not None:
-            from airflow_provider_polytomic.core.protocol import BULK_TEST_WITH_RESYNC
+        from airflow_provider_polytomic.core.bulk_start import conflict
 
-            raise ValueError(f"{self.task_id}: {BULK_TEST_WITH_RESYNC}")
+        super().__init__(sync_id=sync_id, **kwargs)
         self.fetch_mode = fetch_mode
         self.resync_mode = resync_mode
         self.schemas = schemas
         self.test = test
+        refused = conflict(self._options())
+        if refused is not None:
+            raise ValueError(f"{self.task_id}: {refused}")
+
+    def _options(self) -> BulkStartOptions:
+        """The start's options as the task has them (``schemas`` rendered, once the task runs)."""
+        from airflow_provider_polytomic.core.bulk_start import BulkStartOptions
+
+        return BulkStartOptions(
+            fetch_mode=self.fetch_mode, resync_mode=self.resync_mode, schemas=self.schemas, test=self.test
+        )
 
     def _start_run(self, sync_id: str, idempotency_key: str) -> Execution:
-        return self.hook.start_bulk_sync(
-            sync_id,
-            idempotency_key=idempotency_key,
-            fetch_mode=self.fetch_mode,
-            resync_mode=self.resync_mode,
-            schemas=self.schemas,
-            test=self.test,
-        )
+        return self.hook.start_bulk_sync(sync_id, idempotency_key=idempotency_key, **self._options())
