@@ -5,9 +5,10 @@ TCP and TLS handshake and each waiting trigger a TLS connection's buffers. Inste
 
 - **One pool per event loop and route** (scheme, host, port, TLS trust, proxy): every Polytomic trigger whose
   connection reaches Polytomic the same way uses one ``aiohttp`` session, at most ``max_connections``
-  connections (a connection extra, default :data:`DEFAULT_MAX_CONNECTIONS`). It holds no credentials (each
-  request carries its own ``Authorization``) and keeps no cookies. It is closed when its last user leaves; a
-  cancelled trigger leaves like any other. Sessions never cross event loops (tests and ``dag.test`` run several).
+  connections (a connection extra, default :data:`.core.defaults.DEFAULT_MAX_CONNECTIONS`). It holds no
+  credentials (each request carries its own ``Authorization``) and keeps no cookies. It is closed when its last
+  user leaves; a cancelled trigger leaves like any other. Sessions never cross event loops (tests and
+  ``dag.test`` run several).
 - **Coalesced reads**: identical GETs (same connection and key, same URL) share one request while it is in
   flight, and its answer may serve other waiters for ``max_age`` seconds (the status trigger uses half its poll
   interval). A waiter never gets an answer older than the one it was last given.
@@ -26,7 +27,6 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from airflow_provider_polytomic.core import transport
-from airflow_provider_polytomic.core.config import DEFAULT_MAX_CONNECTIONS as DEFAULT_MAX_CONNECTIONS
 from airflow_provider_polytomic.core.config import ClientConfig
 
 T = TypeVar("T")
