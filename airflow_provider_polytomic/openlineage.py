@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_polytomic.core.constants import SyncKind
 
 if TYPE_CHECKING:
+    from airflow_provider_polytomic.core.counts import SchemaStatus
     from airflow_provider_polytomic.core.definitions import (
         BulkSyncDefinition,
         ConnectionDefinition,
         ModelSyncDefinition,
     )
     from airflow_provider_polytomic.core.lineage import SyncLineage
-    from airflow_provider_polytomic.core.models import SchemaStatus
     from airflow_provider_polytomic.core.status import Judgement
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
 
