@@ -19,8 +19,8 @@ from airflow_provider_polytomic.core.errors import (
     PolytomicSyncFailedError,
     is_transient,
 )
-from airflow_provider_polytomic.lineage import PolytomicLineageMixin
 from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY
+from airflow_provider_polytomic.openlineage import PolytomicLineageMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context

@@ -171,16 +171,11 @@ class PolytomicSyncReferenceMixin:
         if self._resolved_name is not None or not _given(self.sync_name) or _given(self.sync_id):
             return
         try:
-            self.sync_id = validate_id(self._pulled_sync_id(context), "sync id")
+            self.sync_id = validate_id(own_xcom(context, SYNC_ID_XCOM_KEY), "sync id")
         except PolytomicError:
             self._resolve_sync(context)  # the XCom is gone: look it up again
             return
         self._resolved_name = str(self.sync_name)
-
-    def _pulled_sync_id(self, context: Context) -> Any:
-        ti: Any = context["ti"]
-        map_index = ti.map_index if ti.map_index is not None and ti.map_index >= 0 else None
-        return ti.xcom_pull(task_ids=ti.task_id, key=SYNC_ID_XCOM_KEY, map_indexes=map_index)
 
     def _keep_resolution(self, context: Context, store: Any, name: str, sync_id: str) -> None:
         ti: Any = context["ti"]
@@ -211,6 +206,14 @@ class PolytomicSyncReferenceMixin:
         # The wait's own end (PolytomicExecutionWaitMixin._forget): forget the resolution with the execution.
         self._forget_resolution(context)
         super()._forget(context)  # type: ignore[misc]
+
+
+def own_xcom(context: Context, key: str) -> Any:
+    """What this task instance (its own map index) pushed under ``key``: e.g. before it deferred, since a
+    resumed task is a new operator instance."""
+    ti: Any = context["ti"]
+    map_index = ti.map_index if ti.map_index is not None and ti.map_index >= 0 else None
+    return ti.xcom_pull(task_ids=ti.task_id, key=key, map_indexes=map_index)
 
 
 def _given(value: Any) -> bool:

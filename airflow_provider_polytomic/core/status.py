@@ -9,7 +9,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_polytomic.core.models import Execution, ExecutionStatus, SyncKind
+from airflow_provider_polytomic.core.constants import SyncKind
+from airflow_provider_polytomic.core.models import Execution, ExecutionStatus
 from airflow_provider_polytomic.core.values import truncate
 
 S = ExecutionStatus

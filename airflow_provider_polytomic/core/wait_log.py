@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from airflow_provider_polytomic.core.bounds import MAX_POLL_INTERVAL, bounded_number
+from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
-from airflow_provider_polytomic.core.models import SyncKind
 from airflow_provider_polytomic.core.naming import name_sync
 from airflow_provider_polytomic.core.status import Judgement
 

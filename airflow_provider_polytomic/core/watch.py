@@ -33,12 +33,12 @@ from typing import Any
 
 from airflow_provider_polytomic.core import protocol
 from airflow_provider_polytomic.core.clock import ServerClock, on_polytomic_clock
+from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
 from airflow_provider_polytomic.core.ids import validate_id
 from airflow_provider_polytomic.core.models import (
     Execution,
     ExecutionPage,
-    SyncKind,
     SyncStatus,
     finished_at,
 )

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_polytomic.core.counts import ExecutionCounts
 from airflow_provider_polytomic.core.models import (
     SUMMARY_MAX_ERRORS,
     Execution,
-    ExecutionCounts,
     ExecutionStatus,
     SyncStatus,
 )

@@ -65,7 +65,7 @@ def test_anchor_finds_the_run_in_progress_at_the_anchor_across_pages() -> None:
 def test_a_watch_crosses_to_its_trigger_as_json_primitives_and_comes_back_the_same() -> None:
     import json
 
-    from airflow_provider_polytomic.core.models import SyncKind
+    from airflow_provider_polytomic.core.constants import SyncKind
 
     watch = SyncWatch(SYNC, completed_after=T0, anchor=T0, fail_on_record_errors=False, kind=SyncKind.BULK)
     state = json.loads(json.dumps(watch.to_dict()))

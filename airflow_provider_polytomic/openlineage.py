@@ -6,7 +6,8 @@ It fetches the sync's definition at most once per operator instance (a task try,
 only when it is cheap to: for the poll line of a wait that stays in one process (poke mode, the start
 operators), and when the task concludes. Airflow's OpenLineage listener then calls
 ``get_openlineage_facets_on_complete`` / ``_on_failure``, which read the rest of the definitions (models,
-connections; a few requests per task completion) and map them with :mod:`airflow_provider_polytomic.core.lineage`.
+connections; a few requests per task completion), map them with :mod:`airflow_provider_polytomic.core.lineage`
+and build OpenLineage's objects with :mod:`airflow_provider_polytomic.openlineage_objects`.
 
 ``apache-airflow-providers-openlineage`` is optional: it is imported only inside those two methods. A definition
 or lineage failure never changes the task's outcome: it logs one warning, and lineage then carries what is known.
@@ -17,28 +18,20 @@ only when a task runs.
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_polytomic.core.constants import SyncKind
 
 if TYPE_CHECKING:
+    from airflow_provider_polytomic.core.counts import SchemaStatus
     from airflow_provider_polytomic.core.definitions import (
         BulkSyncDefinition,
         ConnectionDefinition,
         ModelSyncDefinition,
     )
     from airflow_provider_polytomic.core.lineage import SyncLineage
-    from airflow_provider_polytomic.core.models import SchemaStatus
     from airflow_provider_polytomic.core.status import Judgement
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
-
-#: Where the ``polytomic`` run facet is described.
-FACET_SCHEMA_URL = (
-    "https://github.com/polytomic/airflow-provider-polytomic/blob/main/docs/lineage.md#the-polytomic-run-facet"
-)
-#: ``ExternalQueryRunFacet.source`` of a Polytomic execution.
-EXTERNAL_SOURCE = "polytomic"
 
 
 class PolytomicLineageMixin:
@@ -155,8 +148,11 @@ class PolytomicLineageMixin:
         return named
 
     def _canonical_sync_id(self) -> str:
-        text = self.sync_id.strip().lower() if isinstance(self.sync_id, str) else str(self.sync_id)
-        return text
+        """The sync id as the API spells it. Only called once the id has reached Polytomic (a definition was
+        read, or an execution judged), so it is a valid id here."""
+        from airflow_provider_polytomic.core.ids import validate_id
+
+        return validate_id(self.sync_id, "sync id")
 
     # -- OpenLineage ----------------------------------------------------------------------------------------
 
@@ -178,7 +174,9 @@ class PolytomicLineageMixin:
             return OperatorLineage()
         if plan is None:
             return OperatorLineage()
-        return _operator_lineage(plan, self.log)
+        from airflow_provider_polytomic.openlineage_objects import operator_lineage
+
+        return operator_lineage(plan, self.log)
 
     def _lineage_plan(self) -> SyncLineage | None:
         """The core's lineage of the execution judged; inputs and outputs need the definitions, the run facet
@@ -244,85 +242,3 @@ class PolytomicLineageMixin:
             return self.hook.config.sync_url(sync_id, self.sync_kind)
         except Exception:
             return None
-
-
-@functools.cache
-def _facet_class() -> Any:
-    """The ``polytomic`` run facet's class, built once the OpenLineage client is known to be there."""
-    import attr
-    from airflow.providers.common.compat.openlineage.facet import RunFacet
-
-    @attr.define
-    class PolytomicSyncRunFacet(RunFacet):  # type: ignore[misc]
-        """The Polytomic sync and the execution the task judged (see ``docs/lineage.md``)."""
-
-        syncId: str
-        syncName: str | None = None
-        syncKind: str = "model"
-        syncUrl: str | None = None
-        executionId: str | None = None
-        executionStatus: str | None = None
-        executionType: str | None = None
-        startedAt: str | None = None
-        completedAt: str | None = None
-        counts: dict[str, Any] = attr.field(factory=dict)
-        errors: list[str] = attr.field(factory=list)
-        errorsTotal: int = 0
-        connections: list[dict[str, Any]] = attr.field(factory=list)
-
-        @staticmethod
-        def _get_schema() -> str:
-            return FACET_SCHEMA_URL
-
-    return PolytomicSyncRunFacet
-
-
-def _operator_lineage(plan: SyncLineage, log: Any) -> Any:
-    """The core's plan as OpenLineage objects (the provider's ``OperatorLineage``)."""
-    from airflow.providers.common.compat.openlineage.facet import (
-        ExternalQueryRunFacet,
-        InputDataset,
-        OutputDataset,
-        OutputStatisticsOutputDatasetFacet,
-    )
-    from airflow.providers.openlineage.extractors import OperatorLineage
-
-    inputs = [InputDataset(namespace=item.namespace, name=item.name) for item in plan.inputs]
-    seen = set(plan.inputs)
-    for query in plan.queries:
-        for dataset in _query_tables(query, log):
-            if dataset not in seen:
-                seen.add(dataset)
-                inputs.append(InputDataset(namespace=dataset.namespace, name=dataset.name))
-    outputs = [
-        OutputDataset(
-            namespace=item.dataset.namespace,
-            name=item.dataset.name,
-            outputFacets=(
-                {"outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=item.row_count)}
-                if item.row_count is not None
-                else {}
-            ),
-        )
-        for item in plan.outputs
-    ]
-    run_facets: dict[str, Any] = {"polytomic": _facet_class()(**plan.facet)}
-    execution_id = plan.facet.get("executionId")
-    if execution_id:
-        run_facets["externalQuery"] = ExternalQueryRunFacet(externalQueryId=str(execution_id), source=EXTERNAL_SOURCE)
-    return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=run_facets)
-
-
-def _query_tables(query: Any, log: Any) -> list[Any]:
-    """The tables a model's query reads, by OpenLineage's SQL parser; none when it cannot tell."""
-    try:
-        from openlineage_sql import parse
-
-        dialect = query.dialect
-        if dialect is None:
-            return []
-        result = parse([query.sql], dialect=dialect)
-        return [query.dataset((table.database, table.schema, table.name)) for table in result.in_tables]
-    except Exception as error:
-        log.info("OpenLineage: could not read the tables of Polytomic model %s's query (%s).", query.model_id, error)
-        return []
