@@ -161,6 +161,9 @@ def fleet_run(
             arguments += ["--arrival", args.arrival]
         if restart_clock:
             arguments += ["--restart-clock"]
+        if args.profile:
+            done = len(list(workdir.glob(f"{label}-{variant}-{n}-*.prof")))
+            arguments += ["--profile", str(workdir / f"{label}-{variant}-{n}-{done + 1}.prof")]
         python = args.peer_python if variant == "dbt" else None
         runner.run(f"{label}-{variant}-{n}", arguments, timeout=limit, python=python)
         after = emulator.stats(window=interval)
@@ -259,13 +262,25 @@ def bench_fleet(workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]
 
 # -- 1b. triggerer fleet over TLS, idle connections closed ---------------------------------------------------
 
-TLS_FIGURES = (*FLEET_FIGURES, "connections_per_poll", "lag_p99time_ms", "lag_over50_ms")
+TLS_FIGURES = (
+    *FLEET_FIGURES,
+    "connections_per_poll",
+    "lag_p99time_ms",
+    "lag_over50_ms",
+    "full_collections",
+    "cpu_ms_per_poll_without_gc",
+)
 BIG_FLEET = 5000  # from this size on, the slower poll interval (--tls-big-interval) and the 10,000 targets
 
 
 def tls_figure(run: dict[str, Any], name: str) -> float:
     if name == "connections_per_poll":
         return float(run["emulator"]["connections"]) / max(run["polls"], 1)
+    if name == "full_collections":
+        # Each walks the whole heap (Airflow's included): a handful decide a short run's CPU, so they are shown.
+        return float(run["gc"]["collections"][2])
+    if name == "cpu_ms_per_poll_without_gc":
+        return (run["cpu_s"] - run["gc_s"]) * 1000 / max(run["polls"], 1)
     return fleet_figure(run, name)
 
 
@@ -828,6 +843,8 @@ def tls_fleet_lines(fleet: dict[str, Any], polls: int) -> list[str]:
     sleeps = minimum * fleet["interval"]
     figure_row(f"wall time, s (the sleeps alone: {sleeps:g})", "wall_s", 1, "report", None)
     figure_row("garbage collection, s of CPU", "gc_s", 2, "report", None)
+    figure_row("full garbage collections (each walks the whole heap)", "full_collections", 1, "report", None)
+    figure_row("CPU per poll without garbage collection, ms", "cpu_ms_per_poll_without_gc", 3, "report", None)
     add(
         "emulator: peak share of a core",
         [f"{fleet[variant]['emulator_peak_core_share']:.2f}" for variant in variants],
@@ -972,6 +989,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coalesce-triggers", type=int, help="coalescing: triggers (default 1000; quick 200)")
     parser.add_argument("--coalesce-syncs", type=int, default=20, help="coalescing: the syncs they watch (20)")
     parser.add_argument("--workdir", default=str(ROOT / ".bench"), help="raw results and logs (default .bench/)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="write a cProfile (process CPU) of each fleet's measured window to .bench/run/*.prof; it slows the "
+        "fleets, so such a run's figures are for the profile only",
+    )
     args = parser.parse_args(argv)
     args.tls_sizes = [int(size) for size in (args.tls_sizes or ("200" if args.quick else "1000")).split(",")]
     if args.quick and args.tls_repeats is None:

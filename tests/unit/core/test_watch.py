@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from airflow_provider_polytomic.core.errors import PolytomicInvalidIdError
 from airflow_provider_polytomic.core.models import ExecutionPage, SyncStatus
 from airflow_provider_polytomic.core.status import Verdict
 from airflow_provider_polytomic.core.watch import SyncWatch
@@ -70,3 +73,15 @@ def test_a_watch_crosses_to_its_trigger_as_json_primitives_and_comes_back_the_sa
     assert again.to_dict() == watch.to_dict()
     assert (again.completed_after, again.anchor, again.kind) == (T0, T0, SyncKind.BULK)
     assert again.next_call().path == watch.next_call().path
+
+
+def test_a_watch_following_an_execution_reuses_its_call_until_the_execution_changes() -> None:
+    watch = SyncWatch(SYNC, execution_id=A)
+    first = watch.next_call()
+    assert watch.next_call() is first  # built (and its ids checked) once, not on every poll
+    watch.observe(execution(B, "running"))  # a driver may hand it another execution: it follows that one
+    assert watch.execution_id == B
+    assert watch.next_call().path.endswith(f"/executions/{B}") and watch.next_call() is not first
+    watch.execution_id = "not-a-uuid"
+    with pytest.raises(PolytomicInvalidIdError):
+        watch.next_call()  # a changed id is checked again
