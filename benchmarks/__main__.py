@@ -75,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coalesce-syncs", type=int, default=20, help="coalescing: the syncs they watch (20)")
     real_triggerer.add_arguments(parser)
     parser.add_argument("--workdir", default=str(ROOT / ".bench"), help="raw results and logs (default .bench/)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="write a cProfile (process CPU) of each fleet's measured window to .bench/run/*.prof; it slows the "
+        "fleets, so such a run's figures are for the profile only",
+    )
     args = parser.parse_args(argv)
     args.tls_sizes = [int(size) for size in (args.tls_sizes or ("200" if args.quick else "1000")).split(",")]
     if args.quick and args.tls_repeats is None:

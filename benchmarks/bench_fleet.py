@@ -83,6 +83,9 @@ def fleet_run(
             arguments += ["--arrival", args.arrival]
         if restart_clock:
             arguments += ["--restart-clock"]
+        if args.profile:
+            done = len(list(workdir.glob(f"{label}-{variant}-{n}-*.prof")))
+            arguments += ["--profile", str(workdir / f"{label}-{variant}-{n}-{done + 1}.prof")]
         python = args.peer_python if variant == "dbt" else None
         runner.run(f"{label}-{variant}-{n}", arguments, timeout=limit, python=python)
         after = emulator.stats(window=interval)

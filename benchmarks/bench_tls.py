@@ -17,7 +17,14 @@ from benchmarks._common import (
 from benchmarks.bench_fleet import FLEET_FIGURES, fleet_figure, fleet_run
 from benchmarks.report import number, verdict
 
-TLS_FIGURES = (*FLEET_FIGURES, "connections_per_poll", "lag_p99time_ms", "lag_over50_ms")
+TLS_FIGURES = (
+    *FLEET_FIGURES,
+    "connections_per_poll",
+    "lag_p99time_ms",
+    "lag_over50_ms",
+    "full_collections",
+    "cpu_ms_per_poll_without_gc",
+)
 
 
 BIG_FLEET = 5000  # from this size on, the slower poll interval (--tls-big-interval) and the 10,000 targets
@@ -26,6 +33,11 @@ BIG_FLEET = 5000  # from this size on, the slower poll interval (--tls-big-inter
 def tls_figure(run: dict[str, Any], name: str) -> float:
     if name == "connections_per_poll":
         return float(run["emulator"]["connections"]) / max(run["polls"], 1)
+    if name == "full_collections":
+        # Each walks the whole heap (Airflow's included): a handful decide a short run's CPU, so they are shown.
+        return float(run["gc"]["collections"][2])
+    if name == "cpu_ms_per_poll_without_gc":
+        return (run["cpu_s"] - run["gc_s"]) * 1000 / max(run["polls"], 1)
     return fleet_figure(run, name)
 
 
@@ -172,6 +184,8 @@ def tls_fleet_lines(fleet: dict[str, Any], polls: int) -> list[str]:
     sleeps = minimum * fleet["interval"]
     figure_row(f"wall time, s (the sleeps alone: {sleeps:g})", "wall_s", 1, "report", None)
     figure_row("garbage collection, s of CPU", "gc_s", 2, "report", None)
+    figure_row("full garbage collections (each walks the whole heap)", "full_collections", 1, "report", None)
+    figure_row("CPU per poll without garbage collection, ms", "cpu_ms_per_poll_without_gc", 3, "report", None)
     add(
         "emulator: peak share of a core",
         [f"{fleet[variant]['emulator_peak_core_share']:.2f}" for variant in variants],

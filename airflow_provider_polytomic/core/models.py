@@ -92,7 +92,9 @@ class Execution:
         status = payload.get("status")
         if not isinstance(execution_id, str) or not execution_id:
             raise ValueError("execution has no id")
-        if len(execution_id) > 64 or not execution_id.isprintable() or any(c.isspace() for c in execution_id):
+        # A printable string's only possible whitespace is the ASCII space (every other whitespace character is
+        # a control or separator, so not printable): one ``in`` instead of a generator over every character.
+        if len(execution_id) > 64 or not execution_id.isprintable() or " " in execution_id:
             raise ValueError(f"execution id {execution_id!r:.80} is not an id")
         if not isinstance(status, str) or not status:
             raise ValueError(f"execution {execution_id} has no status")

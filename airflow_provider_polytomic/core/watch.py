@@ -73,6 +73,11 @@ class SyncWatch:
     #: Polytomic's clock as the last answer showed it.
     _clock: ServerClock | None = field(default=None, repr=False)
     _unknown_seen: set[str] = field(default_factory=set, repr=False)
+    #: The last by-id call and what it was built from: a trigger polls the same execution every interval, and
+    #: the call is immutable, so it is built (and its ids checked) once, not on every poll.
+    _by_id: tuple[tuple[str, str, SyncKind], protocol.ApiCall[Any]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.kind = SyncKind(self.kind)
@@ -96,7 +101,10 @@ class SyncWatch:
 
     def next_call(self) -> protocol.ApiCall[Any]:
         if self.execution_id:
-            return protocol.get_execution(self.sync_id, self.execution_id, self.kind)
+            built_from = (self.sync_id, self.execution_id, self.kind)
+            if self._by_id is None or self._by_id[0] != built_from:
+                self._by_id = (built_from, protocol.get_execution(*built_from))
+            return self._by_id[1]
         if self.anchor is not None or self.local_anchor is not None:
             token = self._scan.page_token if self._scan is not None else None
             return protocol.list_executions(self.sync_id, page_token=token, kind=self.kind)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from airflow_provider_polytomic.core.errors import PolytomicConfigError
+from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicInvalidIdError
 from airflow_provider_polytomic.core.models import ExecutionPage, SyncStatus
 from airflow_provider_polytomic.core.status import Verdict
 from airflow_provider_polytomic.core.watch import SyncWatch
@@ -146,3 +146,15 @@ def test_a_value_of_the_wrong_type_is_a_config_error_naming_the_option(
 def test_a_watch_that_is_not_an_object_is_a_config_error() -> None:
     with pytest.raises(PolytomicConfigError, match="must be a JSON object"):
         SyncWatch.from_dict(["sync_id"])  # type: ignore[arg-type]
+
+
+def test_a_watch_following_an_execution_reuses_its_call_until_the_execution_changes() -> None:
+    watch = SyncWatch(SYNC, execution_id=A)
+    first = watch.next_call()
+    assert watch.next_call() is first  # built (and its ids checked) once, not on every poll
+    watch.observe(execution(B, "running"))  # a driver may hand it another execution: it follows that one
+    assert watch.execution_id == B
+    assert watch.next_call().path.endswith(f"/executions/{B}") and watch.next_call() is not first
+    watch.execution_id = "not-a-uuid"
+    with pytest.raises(PolytomicInvalidIdError):
+        watch.next_call()  # a changed id is checked again
