@@ -115,7 +115,9 @@ class FollowedExecutionMixin:
         self._name_tried = "sync_name" in saved  # a read that failed is not retried every poke
         if isinstance(saved.get("sync_name"), str) and self._known_name is None:
             self._known_name = saved["sync_name"]
-        following = f"Following Polytomic sync {sync_id} execution {remembered}, as an earlier try or poke did."
+        following = (
+            f"Following Polytomic sync {sync_id} execution {remembered}, as an earlier try or poke of this task did."
+        )
         self.log.info(self._named(following, fetch=False))
         self._remembered = remembered
         return remembered
