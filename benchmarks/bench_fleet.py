@@ -8,6 +8,7 @@ import argparse
 import json
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,17 @@ def fleet_figure(run: dict[str, Any], name: str) -> float:
     return float(run[name])
 
 
+def variant_summary(
+    runs: list[dict[str, Any]], figure: Callable[[dict[str, Any], str], float], names: Sequence[str]
+) -> dict[str, Any]:
+    """One variant's rounds as one row: each figure's median, and the worst of correctness and the emulator."""
+    summary: dict[str, Any] = {name: statistics.median(figure(run, name) for run in runs) for name in names}
+    summary["events_right"] = min(run["events_right"] for run in runs)
+    summary["extra_requests"] = max(run["extra_requests"] for run in runs)
+    summary["emulator_peak_core_share"] = max(run["emulator"]["peak_core_share"] for run in runs)
+    return summary
+
+
 def bench_fleet(workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     results = []
     for size in args.sizes:
@@ -158,14 +170,7 @@ def bench_fleet(workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]
                 )
         summary: dict[str, Any] = {"n": size, "repeats": repeats, "arrival": args.arrival, "runs": runs}
         for variant in runs:
-            summary[variant] = {
-                name: statistics.median(fleet_figure(run, name) for run in runs[variant]) for name in FLEET_FIGURES
-            }
-            summary[variant]["events_right"] = min(run["events_right"] for run in runs[variant])
-            summary[variant]["extra_requests"] = max(run["extra_requests"] for run in runs[variant])
-            summary[variant]["emulator_peak_core_share"] = max(
-                run["emulator"]["peak_core_share"] for run in runs[variant]
-            )
+            summary[variant] = variant_summary(runs[variant], fleet_figure, FLEET_FIGURES)
             summary[variant]["emulator_cpu_s"] = statistics.median(run["emulator"]["cpu_s"] for run in runs[variant])
             summary[variant]["listen_overflows"] = max(
                 run["emulator"]["listen_overflows"] or 0 for run in runs[variant]

@@ -14,7 +14,7 @@ from benchmarks._common import (
     log,
     make_tls_files,
 )
-from benchmarks.bench_fleet import FLEET_FIGURES, fleet_figure, fleet_run
+from benchmarks.bench_fleet import FLEET_FIGURES, fleet_figure, fleet_run, variant_summary
 from benchmarks.report import number, verdict
 
 TLS_FIGURES = (
@@ -90,14 +90,7 @@ def bench_tls(workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
             "runs": runs,
         }
         for variant in variants:
-            summary[variant] = {
-                name: statistics.median(tls_figure(run, name) for run in runs[variant]) for name in TLS_FIGURES
-            }
-            summary[variant]["events_right"] = min(run["events_right"] for run in runs[variant])
-            summary[variant]["extra_requests"] = max(run["extra_requests"] for run in runs[variant])
-            summary[variant]["emulator_peak_core_share"] = max(
-                run["emulator"]["peak_core_share"] for run in runs[variant]
-            )
+            summary[variant] = variant_summary(runs[variant], tls_figure, TLS_FIGURES)
         # Each variant's ratio to the floor of the same round (the rounds' runs are neighbours in time).
         summary["ratio"] = {
             variant: {
