@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -123,32 +126,13 @@ def run(run_test_dag: Callable[..., Run]) -> Callable[[str, EmulatedSync], Run]:
 
 
 @pytest.fixture
-def lineage_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+def lineage_events(tmp_path: Path) -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """Airflow's OpenLineage listener, writing its events to a file; returns a reader of the task events."""
     if not HAS_OPENLINEAGE:
         pytest.skip("apache-airflow-providers-openlineage not installed")
-    from airflow.providers.openlineage import conf as ol_conf
-    from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
-    from airflow.sdk.listener import get_listener_manager
+    from tests.lineage_listener import openlineage_to_file
 
     path = tmp_path / "openlineage.jsonl"
-    monkeypatch.setenv(
-        "AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps({"type": "file", "log_file_path": str(path), "append": True})
-    )
-    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__NAMESPACE", "polytomic-tests")
-    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD", "True")
-
-    def reset() -> None:
-        for value in vars(ol_conf).values():
-            if callable(getattr(value, "cache_clear", None)):
-                value.cache_clear()
-        listener.adapter._client = None
-
-    listener = get_openlineage_listener()
-    reset()
-    manager = get_listener_manager()
-    registered = manager.pm.is_registered(listener)
-    manager.add_listener(listener)
 
     def read() -> list[dict[str, Any]]:
         if not path.exists():
@@ -156,29 +140,21 @@ def lineage_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         return [event for event in events if event.get("job", {}).get("name", "").endswith(".task")]
 
-    yield read
-    if not registered:
-        manager.pm.unregister(listener)
-    monkeypatch.undo()
-    reset()
+    with openlineage_to_file(path):
+        yield read
 
 
 @pytest.fixture
 def no_lineage() -> Iterator[None]:
-    """Airflow's OpenLineage listener off, whatever an earlier test left registered: what names alone cost."""
+    """Airflow's OpenLineage listener off, whatever the process's configuration registered: what names alone
+    cost."""
     if not HAS_OPENLINEAGE:
         yield
         return
-    from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
-    from airflow.sdk.listener import get_listener_manager
+    from tests.lineage_listener import openlineage_off
 
-    listener, manager = get_openlineage_listener(), get_listener_manager()
-    registered = manager.pm.is_registered(listener)
-    if registered:
-        manager.pm.unregister(listener)
-    yield
-    if registered:
-        manager.add_listener(listener)
+    with openlineage_off():
+        yield
 
 
 def final_event(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -381,6 +357,27 @@ def test_a_definition_answered_without_data_is_never_quoted_into_the_task_log(
         assert secret not in result.log
     assert "Could not read the definition" in result.log and "not quoted" in result.log
     assert final_event(lineage_events())["eventType"] == "COMPLETE"
+
+
+@needs_openlineage
+def test_a_lineage_test_leaves_no_listener_behind_for_the_next_module(tmp_path: Path) -> None:
+    """A lineage test first in a fresh process, then a test that counts requests: the OpenLineage listener it
+    turned on must not follow (it did when Airflow's listener managers were first built while it was on: they
+    kept it for the session, and the next test saw a definition request and console events). In a child
+    pytest, as only a fresh process shows it; its own AIRFLOW_HOME, for its own database."""
+    root = Path(__file__).resolve().parents[2]
+    tests = [
+        "tests/integration/test_lineage_dag_runs.py::"
+        "test_a_model_sync_into_salesforce_reports_its_table_the_object_and_the_execution",
+        "tests/integration/test_operator_dag_runs.py::test_without_waiting_it_returns_right_after_the_start",
+    ]
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "AIRFLOW__OPENLINEAGE"))}
+    env |= {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]
+    child = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False)
+    failures = [line for line in child.stdout.splitlines() if line.startswith(("FAILED", "ERROR", "E "))]
+    assert child.returncode == 0, failures
+    assert "2 passed" in child.stdout
 
 
 # -- names, costs and failures (every line, with or without OpenLineage) -------------------------------------
