@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_polytomic.core.constants import SyncKind
+    from airflow_provider_polytomic.core.poll_policy import PollErrors
     from airflow_provider_polytomic.core.watch import SyncWatch
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
 
@@ -64,9 +65,9 @@ class PolytomicConsoleLogMixin:
 
     # -- where the wait concludes or polls (PolytomicExecutionWaitMixin) ------------------------------------
 
-    def _poll_once(self, watch: SyncWatch, then: str) -> dict[str, Any] | None:
+    def _poll_once(self, watch: SyncWatch, then: str, errors: PollErrors | None = None) -> dict[str, Any] | None:
         try:
-            summary: dict[str, Any] | None = super()._poll_once(watch, then)  # type: ignore[misc]
+            summary: dict[str, Any] | None = super()._poll_once(watch, then, errors)  # type: ignore[misc]
         except PolytomicSyncFailedError as error:
             raise self._with_console_log(error) from None
         if self.console_log == "always" and watch.execution_id is not None:

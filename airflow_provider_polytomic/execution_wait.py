@@ -13,18 +13,14 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, Asset
 
 from airflow_provider_polytomic.core.constants import SyncKind
-from airflow_provider_polytomic.core.errors import (
-    PolytomicError,
-    PolytomicExecutionGoneError,
-    PolytomicSyncFailedError,
-    is_transient,
-)
+from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicExecutionGoneError, PolytomicSyncFailedError
 from airflow_provider_polytomic.lineage import PolytomicLineageMixin
 from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
+    from airflow_provider_polytomic.core.poll_policy import PollErrors
     from airflow_provider_polytomic.core.status import Judgement, Outcome
     from airflow_provider_polytomic.core.watch import SyncWatch
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
@@ -83,24 +79,32 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
             self.log.info("%s Waited %.0f s.", judgement.message, waited)
         return judgement
 
-    def _poll_once(self, watch: SyncWatch, then: str) -> dict[str, Any] | None:
+    def _poll_once(self, watch: SyncWatch, then: str, errors: PollErrors | None = None) -> dict[str, Any] | None:
         """One poll: the summary when the execution ended well, None while waiting or while Polytomic is
-        temporarily unreachable (the request's own retries spent; ``then`` says what happens next). Raises when
-        the execution ended badly or the error is permanent."""
+        temporarily unreachable (the request's own retries spent; ``then`` says what happens next, unless
+        ``errors`` counts the failures of a wait that paces itself). Raises when the execution ended badly or the
+        error is permanent."""
+        from airflow_provider_polytomic.core.poll_policy import permanent
+
         try:
-            return self._conclude(self._check(watch))
+            summary = self._conclude(self._check(watch))
         except PolytomicError as error:
-            if not is_transient(error):
+            if permanent(error):
                 raise
+            if errors is not None:
+                then = f"Polling again in {errors.failed(error):.0f} s."
             self.log.warning("%s %s", error, then)
             return None
+        if errors is not None:
+            errors.answered()
+        return summary
 
     @classmethod
     def _conclude(cls, judgement: Judgement) -> dict[str, Any] | None:
         """The summary when the execution ended well, None while waiting; raises when it ended badly."""
-        from airflow_provider_polytomic.core.status import Outcome, Verdict
+        from airflow_provider_polytomic.core.status import Outcome
 
-        if judgement.verdict is Verdict.WAITING:
+        if not judgement.verdict.final:
             return None
         return cls._settle(Outcome.of(judgement))
 
@@ -128,11 +132,13 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
     @staticmethod
     def _settle(outcome: Outcome) -> dict[str, Any]:
         """The one place an outcome becomes the task's: the summary, or the exception (poke and deferrable alike)."""
-        if outcome.verdict == "succeeded" and outcome.summary is not None:
+        from airflow_provider_polytomic.core.status import Verdict
+
+        if outcome.verdict is Verdict.SUCCEEDED and outcome.summary is not None:
             return outcome.summary
-        if outcome.verdict == "failed" and outcome.summary is not None:
+        if outcome.verdict is Verdict.FAILED and outcome.summary is not None:
             raise PolytomicSyncFailedError(outcome.message, summary=outcome.summary)
-        if outcome.verdict == "timeout":
+        if outcome.verdict is Verdict.TIMEOUT:
             raise AirflowSensorTimeout(outcome.message)
         if outcome.gone:
             raise PolytomicExecutionGoneError(
@@ -156,9 +162,11 @@ class PolytomicExecutionWaitMixin(PolytomicLineageMixin):
         A deferral timeout is a timeout (never retried; Airflow 2 would make it a retryable error);
         anything else (a crashed trigger) is a plain, retryable failure.
         """
+        from airflow_provider_polytomic.core.poll_policy import timed_out
+
         error = str((next_kwargs or {}).get("error", "unknown"))
         if error in _TRIGGER_TIMEOUT_ERRORS:
-            return AirflowSensorTimeout(f"Timed out waiting for Polytomic sync {sync_id}.")
+            return AirflowSensorTimeout(timed_out(sync_id))
         # Airflow passes the trigger's traceback; its last line is the one reason a user can act on (e.g. a trigger
         # row the triggerer's provider version cannot build), which the triggerer's log alone would otherwise hold.
         lines = (next_kwargs or {}).get("traceback")

@@ -140,19 +140,19 @@ class _PolytomicStartOperator(
     # -- wait ---------------------------------------------------------------------------------------------
 
     def _wait(self, watch: SyncWatch, limit: float | None) -> dict[str, Any]:
+        from airflow_provider_polytomic.core.poll_policy import PollErrors, timed_out
+
         deadline = time.monotonic() + limit if limit else None
+        errors = PollErrors(self.poll_interval)
         while True:
-            summary = self._poll_once(watch, "Trying again at the next poll.")
+            summary = self._poll_once(watch, "", errors)
             if summary is not None:
                 return summary
-            pause = self.poll_interval
+            pause = errors.pause()
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AirflowSensorTimeout(
-                        f"Polytomic sync {watch.sync_id} execution {watch.execution_id} did not end "
-                        f"within {limit:.0f} s."
-                    )
+                    raise AirflowSensorTimeout(timed_out(watch.sync_id, limit=limit, errors=errors))
                 pause = min(pause, remaining)
             time.sleep(pause)
 

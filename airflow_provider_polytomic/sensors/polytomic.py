@@ -146,6 +146,8 @@ class PolytomicSyncStatusSensor(
             return self._execute_deferrable(context) if self.deferrable else super().execute(context)
 
     def _execute_deferrable(self, context: Context) -> Any:
+        from airflow_provider_polytomic.core.poll_policy import timed_out
+
         started = time.monotonic()
         self._resolve_and_link(context)  # the name, if given, then the link (which must exist either way)
         watch = self._new_watch(context=context)
@@ -157,7 +159,7 @@ class PolytomicSyncStatusSensor(
             self._remember(context, watch)
             remaining = (self._time_limit() or 0.0) - (time.monotonic() - started)
             if remaining <= 0:
-                raise AirflowSensorTimeout(f"Sensor timed out before deferring (timeout={self.timeout} s).")
+                raise AirflowSensorTimeout(timed_out(watch.sync_id, limit=self._time_limit()))
         trigger = self._trigger(
             watch,
             poll_interval=float(self.poke_interval),
