@@ -74,7 +74,9 @@ class FollowedExecutionMixin:
         log: Any  # from BaseOperator
 
         @staticmethod
-        def _state_store(context: Context) -> Any: ...  # PolytomicExecutionWaitMixin
+        def _state_store(context: Context) -> Any: ...  # the sensor's
+
+        def _forget(self, context: Context) -> None: ...  # the sensor's: everything its wait kept
 
     def _recall(self, context: Context, sync_id: str) -> str | None:
         """The execution an earlier try or poke of this wait followed, if Airflow kept it."""
@@ -121,7 +123,7 @@ class FollowedExecutionMixin:
             return
         self._remembered = watch.execution_id
 
-    def _forget(self, context: Context) -> None:
+    def _forget_followed(self, context: Context) -> None:
         store = self._state_store(context)
         if store is None:
             return
@@ -130,7 +132,6 @@ class FollowedExecutionMixin:
         except Exception as error:
             self.log.warning("Could not clear the task state store (%s: %s).", type(error).__name__, error)
         self._remembered = None
-        super()._forget(context)  # type: ignore[misc]  # what the other mixins keep goes with it
 
     @contextmanager
     def _following(self, context: Context) -> Iterator[None]:

@@ -207,11 +207,6 @@ class PolytomicSyncReferenceMixin:
         except Exception as error:
             self.log.warning("Could not clear the task state store (%s: %s).", type(error).__name__, error)
 
-    def _forget(self, context: Context) -> None:
-        # The wait's own end (PolytomicExecutionWaitMixin._forget): forget the resolution with the execution.
-        self._forget_resolution(context)
-        super()._forget(context)  # type: ignore[misc]
-
 
 def _given(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())

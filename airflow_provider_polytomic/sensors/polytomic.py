@@ -17,30 +17,25 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from airflow_provider_polytomic.console_output import PolytomicConsoleLogMixin, check_console_log
+from airflow_provider_polytomic.console_output import check_console_log
 from airflow_provider_polytomic.core.bounds import poll_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
-from airflow_provider_polytomic.execution_wait import PolytomicExecutionWaitMixin
 from airflow_provider_polytomic.followed_execution import FollowedExecutionMixin
 from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY, PolytomicSyncLink
+from airflow_provider_polytomic.polytomic_task import PolytomicTask
 from airflow_provider_polytomic.sync_reference import PolytomicSyncReferenceMixin, check_sync_reference
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_polytomic.core.watch import SyncWatch
+    from airflow_provider_polytomic.execution_wait import ExecutionWait
 
 __all__ = ["SYNC_URL_XCOM_KEY", "PolytomicBulkSyncStatusSensor", "PolytomicSyncLink", "PolytomicSyncStatusSensor"]
 
 
-class PolytomicSyncStatusSensor(
-    PolytomicSyncReferenceMixin,
-    PolytomicConsoleLogMixin,
-    FollowedExecutionMixin,
-    PolytomicExecutionWaitMixin,
-    BaseSensorOperator,
-):
+class PolytomicSyncStatusSensor(PolytomicSyncReferenceMixin, FollowedExecutionMixin, PolytomicTask, BaseSensorOperator):
     """Waits until a Polytomic model sync's execution ends; succeeds only on ``completed``.
 
     Which execution: ``execution_id`` when given; otherwise the sync's current execution, else its last one.
@@ -121,7 +116,25 @@ class PolytomicSyncStatusSensor(
         self.fail_on_record_errors = fail_on_record_errors
         self.deferrable = deferrable
         self._watch: SyncWatch | None = None
-        self._waiting_since: float | None = None
+
+    def _wait_for(self, context: Context) -> ExecutionWait:
+        """The wait, built from this task's own parameters (once per instance: a poke-mode try keeps it)."""
+        from airflow_provider_polytomic.execution_wait import build_wait, state_store, time_limit
+
+        if self._waiting is None:
+            self._waiting = build_wait(
+                hook=self.hook,
+                kind=self.sync_kind,
+                sync_id=self.sync_id,
+                resolved_name=self._resolved_name,
+                author_options={"fail_on_record_errors": self.fail_on_record_errors},
+                limit=time_limit(self.timeout, self.execution_timeout),
+                console_log=self.console_log,
+                fetch_while_waiting=not (self.reschedule or self.deferrable),
+                cursor_store=state_store(context) if self.reschedule else None,
+                log=self.log,
+            )
+        return self._waiting
 
     # -- poke and reschedule ------------------------------------------------------------------------------
 
@@ -131,9 +144,9 @@ class PolytomicSyncStatusSensor(
                 return False
             anchor = self._first_reschedule_date(context) if self.reschedule else None
             self._watch = self._new_watch(anchor, context)
-            self._waiting_since = anchor.timestamp() if anchor else time.time()
+            self._wait_for(context).since = anchor.timestamp() if anchor else time.time()
         # Transient trouble is waited out: the sensor's timeout bounds how long this may last.
-        summary = self._poll_once(self._watch, "Trying again at the next poke.")
+        summary = self._wait_for(context).poke(self._watch, "Trying again at the next poke.")
         self._remember(context, self._watch)
         if summary is None:
             return False
@@ -150,50 +163,55 @@ class PolytomicSyncStatusSensor(
 
         started = time.monotonic()
         self._resolve_and_link(context)  # the name, if given, then the link (which must exist either way)
-        watch = self._new_watch(context=context)
-        self._waiting_since = time.time()
+        watch = self._new_watch(None, context)
+        waiting = self._wait_for(context)
+        waiting.since = time.time()
         with self._soft_fail():
-            summary = self._poll_once(watch, "The trigger will keep trying.")
+            summary = waiting.poke(watch, "The trigger will keep trying.")
             if summary is not None:
                 return self._publish(context, summary)  # already finished: no deferral
             self._remember(context, watch)
-            remaining = (self._time_limit() or 0.0) - (time.monotonic() - started)
+            remaining = (waiting.limit or 0.0) - (time.monotonic() - started)
             if remaining <= 0:
-                raise AirflowSensorTimeout(timed_out(watch.sync_id, limit=self._time_limit()))
-        trigger = self._trigger(
+                raise AirflowSensorTimeout(timed_out(watch.sync_id, limit=waiting.limit))
+        deferral = waiting.defer_args(
             watch,
+            conn_id=self.polytomic_conn_id,
             poll_interval=float(self.poke_interval),
             deadline=time.time() + remaining,
+            timeout=timedelta(seconds=remaining),
             # Before an execution is known, a restarted trigger must find the same one: anchor it to now, on
             # Polytomic's clock (the triggerer's and this worker's may both differ from it).
             anchor=watch.polytomic_now().isoformat() if watch.execution_id is None else None,
         )
-        self.defer(trigger=trigger, method_name="execute_complete", timeout=timedelta(seconds=remaining))
+        self.defer(**deferral)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume from the trigger: the same outcomes and return value as poke mode."""
-        return self._conclude_event(context, event)
+        return self._publish(context, self._wait_for(context).resume(event))
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         # Airflow's own resume_execution skips on *any* error under soft_fail (and Airflow 2 turns a
         # deferral timeout into a retryable error); this keeps the poke-mode semantics described above.
+        from airflow_provider_polytomic.execution_wait import deferral_failure
+
         with self._following(context), self._soft_fail():
             self._resume_reference(context)
             if next_method == "__fail__":
-                raise self._deferral_failure(self.sync_id, next_kwargs)
+                raise deferral_failure(self.sync_id, next_kwargs)
             return getattr(self, next_method)(context, **(next_kwargs or {}))
 
     # -- shared -------------------------------------------------------------------------------------------
 
-    def _new_watch(self, anchor: datetime | None = None, context: Context | None = None) -> SyncWatch:
+    def _new_watch(self, anchor: datetime | None, context: Context) -> SyncWatch:
         """The watch for this try: ``execution_id`` if given, else the one an earlier try followed, else the
         sync's current one (or the anchored look-up)."""
         from airflow_provider_polytomic.core.ids import validate_id
 
         remembered = None
-        if not self.execution_id and context is not None:
+        if not self.execution_id:
             remembered = self._recall(context, validate_id(self.sync_id, "sync id"))
-        return self._sync_watch(
+        return self._wait_for(context).watch(
             self.sync_id,
             execution_id=self.execution_id or remembered,
             completed_after=self._completed_after(),
@@ -229,6 +247,16 @@ class PolytomicSyncStatusSensor(
             dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index, try_number=first_try
         )
         return started
+
+    def _forget(self, context: Context) -> None:
+        """The wait ended: what it kept in the task state store goes (the name's resolution, the console
+        cursor, the followed execution)."""
+        from airflow_provider_polytomic.execution_wait import state_store
+
+        self._forget_resolution(context)
+        if self._waiting is not None:
+            self._waiting.console.forget(state_store(context))
+        self._forget_followed(context)
 
     @contextmanager
     def _soft_fail(self) -> Iterator[None]:
