@@ -305,8 +305,3 @@ def push_sync_url(context: Context, hook: PolytomicHook, sync_id: Any, kind: Syn
         except PolytomicError:
             url = config.base_url
     context["ti"].xcom_push(key=SYNC_URL_XCOM_KEY, value=url)
-
-
-def state_store(context: Context) -> Any:
-    """Airflow 3.3+'s task state store for this task instance; None where Airflow has none."""
-    return context.get("task_state_store")  # type: ignore[attr-defined,unused-ignore]

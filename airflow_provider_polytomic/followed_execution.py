@@ -16,13 +16,19 @@ which by then may be a newer run. One rule for every mode (poke, reschedule, def
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicExecutionGoneError, execution_gone
+
+
+def state_store(context: Context) -> Any:
+    """Airflow 3.3+'s task state store for this task instance; None where Airflow has none."""
+    return context.get("task_state_store")  # type: ignore[attr-defined,unused-ignore]
+
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -61,26 +67,35 @@ def wait_over(error: BaseException, *, retry_follows: bool) -> bool:
     return not retry_follows
 
 
-class FollowedExecutionMixin:
-    """Keeps the execution a sensor follows across its tries and pokes; mixed into the sensors."""
+class FollowedExecution:
+    """Keeps the execution a sensor follows across its tries and pokes (see the module docstring); built by the
+    sensors from their own parameters.
 
-    #: The DAG author's execution id, if any: then nothing needs keeping, and a 404 is the author's to fix.
-    execution_id: str | None
-    retries: int | None
-    #: The execution id this task instance last wrote to (or read from) the task state store.
-    _remembered: str | None = None
+    :param author_execution_id: The DAG author's ``execution_id``, if any: then nothing needs keeping, and a 404
+        is the author's to fix.
+    :param retries: The task's ``retries`` (which try is the first since a clear).
+    :param forget_all: What the task does when its wait ends: deletes everything it keeps in the task state store
+        (this object's key with the rest, through :meth:`forget`).
+    """
 
-    if TYPE_CHECKING:
-        log: Any  # from BaseOperator
+    def __init__(
+        self,
+        *,
+        author_execution_id: str | None,
+        retries: int | None,
+        forget_all: Callable[[Context], None],
+        log: Any,
+    ) -> None:
+        self.author_execution_id = author_execution_id
+        self.retries = retries
+        self.forget_all = forget_all
+        self.log = log
+        #: The execution id this task instance last wrote to (or read from) the task state store.
+        self._remembered: str | None = None
 
-        @staticmethod
-        def _state_store(context: Context) -> Any: ...  # the sensor's
-
-        def _forget(self, context: Context) -> None: ...  # the sensor's: everything its wait kept
-
-    def _recall(self, context: Context, sync_id: str) -> str | None:
+    def recall(self, context: Context, sync_id: str) -> str | None:
         """The execution an earlier try or poke of this wait followed, if Airflow kept it."""
-        store = self._state_store(context)
+        store = state_store(context)
         if store is None:
             return None
         try:
@@ -100,7 +115,7 @@ class FollowedExecutionMixin:
                 "earlier wait of this task (it was cleared since) or another sync.",
                 sync_id,
             )
-            self._forget(context)
+            self.forget_all(context)
             return None
         self.log.info(
             "Following Polytomic sync %s execution %s, as an earlier try or poke of this task did.", sync_id, remembered
@@ -108,11 +123,11 @@ class FollowedExecutionMixin:
         self._remembered = remembered
         return remembered
 
-    def _remember(self, context: Context, watch: SyncWatch) -> None:
+    def remember(self, context: Context, watch: SyncWatch) -> None:
         """Keep the execution the watch follows for the next try or poke (once per execution)."""
-        if self.execution_id or watch.execution_id is None or watch.execution_id == self._remembered:
+        if self.author_execution_id or watch.execution_id is None or watch.execution_id == self._remembered:
             return
-        store = self._state_store(context)
+        store = state_store(context)
         if store is None:
             return
         value = {"sync_id": watch.sync_id, "execution_id": watch.execution_id, "try_number": self._try(context)}
@@ -123,8 +138,8 @@ class FollowedExecutionMixin:
             return
         self._remembered = watch.execution_id
 
-    def _forget_followed(self, context: Context) -> None:
-        store = self._state_store(context)
+    def forget(self, store: Any) -> None:
+        """Delete the followed execution's key (the task's ``forget_all`` calls this)."""
         if store is None:
             return
         try:
@@ -134,15 +149,15 @@ class FollowedExecutionMixin:
         self._remembered = None
 
     @contextmanager
-    def _following(self, context: Context) -> Iterator[None]:
+    def following(self, context: Context) -> Iterator[None]:
         """Around each entry point of a try (``execute``, ``resume_execution``): forgets the followed execution
         when the wait ends, keeps it when it goes on (see the module docstring)."""
         try:
             yield
         except BaseException as error:
             gone = execution_gone(error)
-            if gone is not None and not self.execution_id:
-                self._forget(context)
+            if gone is not None and not self.author_execution_id:
+                self.forget_all(context)
                 raise PolytomicExecutionGoneError(
                     f"Polytomic sync {gone.sync_id} execution {gone.execution_id}, which this task was following, "
                     "no longer exists (deleted, or the connection now reaches another organization); the next try "
@@ -150,11 +165,11 @@ class FollowedExecutionMixin:
                     sync_id=gone.sync_id,
                     execution_id=gone.execution_id,
                 ) from None
-            if self._state_store(context) is not None and wait_over(error, retry_follows=self._retry_follows(context)):
-                self._forget(context)
+            if state_store(context) is not None and wait_over(error, retry_follows=self._retry_follows(context)):
+                self.forget_all(context)
             raise
         else:
-            self._forget(context)
+            self.forget_all(context)
 
     @staticmethod
     def _try(context: Context) -> int:

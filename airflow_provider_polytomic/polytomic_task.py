@@ -1,10 +1,11 @@
-"""What every Polytomic task (the sensors, the start operators) has besides its wait: the hook, the link, the
-asset event's extra, the task state store, and the OpenLineage methods Airflow's listener calls.
+"""What every Polytomic task (the sensors, the start operators) has besides its wait: the hook, the sync it
+works with (:class:`~airflow_provider_polytomic.sync_reference.SyncReference`), the asset event's extra, and the
+OpenLineage methods Airflow's listener calls.
 
-:class:`PolytomicTask` is a base class, not a contract read by name: it owns every attribute it uses
-(``polytomic_conn_id`` and ``sync_kind`` are set by the task's constructor and class, ``_waiting`` by the task's
-``_wait_for``, which builds the :class:`~airflow_provider_polytomic.execution_wait.ExecutionWait`).
-Light at import time: a DAG file imports it.
+:class:`PolytomicTask` is a base class, not a contract read by name: every attribute it uses is declared here
+(``polytomic_conn_id``, ``sync_id``, ``sync_name`` are set by the task's constructor, ``sync_kind`` by its class,
+``_waiting`` by the task's ``_wait_for``, which builds the
+:class:`~airflow_provider_polytomic.execution_wait.ExecutionWait`). Light at import time: a DAG file imports it.
 """
 
 from __future__ import annotations
@@ -19,19 +20,26 @@ if TYPE_CHECKING:
 
     from airflow_provider_polytomic.execution_wait import ExecutionWait
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
+    from airflow_provider_polytomic.sync_reference import SyncReference
 
 
 class PolytomicTask:
     """The parts the sensors and start operators share; see the module docstring."""
 
     polytomic_conn_id: str
+    #: Rendered when the task runs; ``sync_id`` is then set to the id ``sync_name`` resolved to.
+    sync_id: Any
+    sync_name: Any
     #: Which API (``/api/syncs`` or ``/api/bulk/syncs``) and which status meanings.
     sync_kind: SyncKind = SyncKind.MODEL
     #: This instance's wait, once its sync is known (a resumed task is a new instance).
     _waiting: ExecutionWait | None = None
+    _reference: SyncReference | None = None
 
     if TYPE_CHECKING:
         outlets: Any  # BaseOperator's
+        task_id: str
+        log: Any
 
     @cached_property
     def hook(self) -> PolytomicHook:
@@ -48,16 +56,43 @@ class PolytomicTask:
             summary = self._waiting.names.with_sync_name(summary)
         return publish(context, summary, self.outlets or ())
 
-    def _push_sync_url(self, context: Context, sync_id: Any) -> None:
-        from airflow_provider_polytomic.execution_wait import push_sync_url
+    def _reschedules(self) -> bool:
+        """Whether each poke of a try is a new process (a sensor in reschedule mode)."""
+        return False
 
-        push_sync_url(context, self.hook, sync_id, self.sync_kind)
+    def _sync(self) -> SyncReference:
+        """The sync this instance works with, built from its rendered parameters."""
+        from airflow_provider_polytomic.sync_reference import SyncReference
 
-    @staticmethod
-    def _state_store(context: Context) -> Any:
-        from airflow_provider_polytomic.execution_wait import state_store
+        if self._reference is None:
+            self._reference = SyncReference(
+                owner=f"{type(self).__name__} '{self.task_id}'",
+                sync_id=self.sync_id,
+                sync_name=self.sync_name,
+                kind=self.sync_kind,
+                conn_id=self.polytomic_conn_id,
+                hook=self.hook,
+                log=self.log,
+                reschedule=self._reschedules(),
+            )
+        return self._reference
 
-        return state_store(context)
+    def _resolve_and_link(self, context: Context, *, wait_out_transient: bool = False) -> bool:
+        """The name, if given, resolved to the id; then the link (which must exist either way). False while
+        Polytomic is temporarily unreachable and ``wait_out_transient``."""
+        reference = self._sync()
+        try:
+            return reference.resolve_and_link(context, wait_out_transient=wait_out_transient)
+        finally:
+            self.sync_id = reference.sync_id
+
+    def _resume_reference(self, context: Context) -> None:
+        """A task resumed after a deferral: the id its name resolved to before deferring."""
+        reference = self._sync()
+        try:
+            reference.resume(context)
+        finally:
+            self.sync_id = reference.sync_id
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """Inputs, outputs and facets of the execution this task judged (Airflow's OpenLineage listener)."""

@@ -15,7 +15,7 @@ from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConflictError, PolytomicError
 from airflow_provider_polytomic.links.polytomic import PolytomicSyncLink
 from airflow_provider_polytomic.polytomic_task import PolytomicTask
-from airflow_provider_polytomic.sync_reference import PolytomicSyncReferenceMixin, check_sync_reference
+from airflow_provider_polytomic.sync_reference import check_sync_reference
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -32,7 +32,7 @@ IF_RUNNING = ("attach", "fail")
 _DEFERRAL_GRACE = 60.0
 
 
-class _PolytomicStartOperator(PolytomicSyncReferenceMixin, PolytomicTask, BaseOperator):
+class _PolytomicStartOperator(PolytomicTask, BaseOperator):
     """Start a run, then wait like the sensor. Subclasses say which kind of sync and how to start it."""
 
     template_fields: Sequence[str] = ("sync_id", "sync_name", "idempotency_key")
@@ -84,7 +84,7 @@ class _PolytomicStartOperator(PolytomicSyncReferenceMixin, PolytomicTask, BaseOp
                 hook=self.hook,
                 kind=self.sync_kind,
                 sync_id=self.sync_id,
-                resolved_name=self._resolved_name,
+                resolved_name=self._sync().resolved_name,
                 author_options={"fail_on_record_errors": self.fail_on_record_errors},
                 limit=time_limit(self.timeout, self.execution_timeout),
                 console_log=self.console_log,

@@ -21,21 +21,21 @@ from airflow_provider_polytomic.console_output import check_console_log
 from airflow_provider_polytomic.core.bounds import poll_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
-from airflow_provider_polytomic.followed_execution import FollowedExecutionMixin
 from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY, PolytomicSyncLink
 from airflow_provider_polytomic.polytomic_task import PolytomicTask
-from airflow_provider_polytomic.sync_reference import PolytomicSyncReferenceMixin, check_sync_reference
+from airflow_provider_polytomic.sync_reference import check_sync_reference
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_polytomic.core.watch import SyncWatch
     from airflow_provider_polytomic.execution_wait import ExecutionWait
+    from airflow_provider_polytomic.followed_execution import FollowedExecution
 
 __all__ = ["SYNC_URL_XCOM_KEY", "PolytomicBulkSyncStatusSensor", "PolytomicSyncLink", "PolytomicSyncStatusSensor"]
 
 
-class PolytomicSyncStatusSensor(PolytomicSyncReferenceMixin, FollowedExecutionMixin, PolytomicTask, BaseSensorOperator):
+class PolytomicSyncStatusSensor(PolytomicTask, BaseSensorOperator):
     """Waits until a Polytomic model sync's execution ends; succeeds only on ``completed``.
 
     Which execution: ``execution_id`` when given; otherwise the sync's current execution, else its last one.
@@ -116,17 +116,32 @@ class PolytomicSyncStatusSensor(PolytomicSyncReferenceMixin, FollowedExecutionMi
         self.fail_on_record_errors = fail_on_record_errors
         self.deferrable = deferrable
         self._watch: SyncWatch | None = None
+        self._followed: FollowedExecution | None = None
+
+    def _reschedules(self) -> bool:
+        return bool(self.reschedule)
+
+    def _follow(self) -> FollowedExecution:
+        """The execution followed across tries, built from this task's own parameters (once rendered)."""
+        from airflow_provider_polytomic.followed_execution import FollowedExecution
+
+        if self._followed is None:
+            self._followed = FollowedExecution(
+                author_execution_id=self.execution_id, retries=self.retries, forget_all=self._forget, log=self.log
+            )
+        return self._followed
 
     def _wait_for(self, context: Context) -> ExecutionWait:
         """The wait, built from this task's own parameters (once per instance: a poke-mode try keeps it)."""
-        from airflow_provider_polytomic.execution_wait import build_wait, state_store, time_limit
+        from airflow_provider_polytomic.execution_wait import build_wait, time_limit
+        from airflow_provider_polytomic.followed_execution import state_store
 
         if self._waiting is None:
             self._waiting = build_wait(
                 hook=self.hook,
                 kind=self.sync_kind,
                 sync_id=self.sync_id,
-                resolved_name=self._resolved_name,
+                resolved_name=self._sync().resolved_name,
                 author_options={"fail_on_record_errors": self.fail_on_record_errors},
                 limit=time_limit(self.timeout, self.execution_timeout),
                 console_log=self.console_log,
@@ -147,7 +162,7 @@ class PolytomicSyncStatusSensor(PolytomicSyncReferenceMixin, FollowedExecutionMi
             self._wait_for(context).since = anchor.timestamp() if anchor else time.time()
         # Transient trouble is waited out: the sensor's timeout bounds how long this may last.
         summary = self._wait_for(context).poke(self._watch, "Trying again at the next poke.")
-        self._remember(context, self._watch)
+        self._follow().remember(context, self._watch)
         if summary is None:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._publish(context, summary))
@@ -155,7 +170,7 @@ class PolytomicSyncStatusSensor(PolytomicSyncReferenceMixin, FollowedExecutionMi
     # -- deferrable ---------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
-        with self._following(context):  # the followed execution is forgotten when the wait ends, in every mode
+        with self._follow().following(context):  # the followed execution is forgotten when the wait ends, in every mode
             return self._execute_deferrable(context) if self.deferrable else super().execute(context)
 
     def _execute_deferrable(self, context: Context) -> Any:
@@ -170,7 +185,7 @@ class PolytomicSyncStatusSensor(PolytomicSyncReferenceMixin, FollowedExecutionMi
             summary = waiting.poke(watch, "The trigger will keep trying.")
             if summary is not None:
                 return self._publish(context, summary)  # already finished: no deferral
-            self._remember(context, watch)
+            self._follow().remember(context, watch)
             remaining = (waiting.limit or 0.0) - (time.monotonic() - started)
             if remaining <= 0:
                 raise AirflowSensorTimeout(timed_out(watch.sync_id, limit=waiting.limit))
@@ -195,7 +210,7 @@ class PolytomicSyncStatusSensor(PolytomicSyncReferenceMixin, FollowedExecutionMi
         # deferral timeout into a retryable error); this keeps the poke-mode semantics described above.
         from airflow_provider_polytomic.execution_wait import deferral_failure
 
-        with self._following(context), self._soft_fail():
+        with self._follow().following(context), self._soft_fail():
             self._resume_reference(context)
             if next_method == "__fail__":
                 raise deferral_failure(self.sync_id, next_kwargs)
@@ -210,7 +225,7 @@ class PolytomicSyncStatusSensor(PolytomicSyncReferenceMixin, FollowedExecutionMi
 
         remembered = None
         if not self.execution_id:
-            remembered = self._recall(context, validate_id(self.sync_id, "sync id"))
+            remembered = self._follow().recall(context, validate_id(self.sync_id, "sync id"))
         return self._wait_for(context).watch(
             self.sync_id,
             execution_id=self.execution_id or remembered,
@@ -251,12 +266,15 @@ class PolytomicSyncStatusSensor(PolytomicSyncReferenceMixin, FollowedExecutionMi
     def _forget(self, context: Context) -> None:
         """The wait ended: what it kept in the task state store goes (the name's resolution, the console
         cursor, the followed execution)."""
-        from airflow_provider_polytomic.execution_wait import state_store
+        from airflow_provider_polytomic.followed_execution import state_store
 
-        self._forget_resolution(context)
+        store = state_store(context)
+        if self._reference is not None:
+            self._reference.forget(store)
         if self._waiting is not None:
-            self._waiting.console.forget(state_store(context))
-        self._forget_followed(context)
+            self._waiting.console.forget(store)
+        if self._followed is not None:
+            self._followed.forget(store)
 
     @contextmanager
     def _soft_fail(self) -> Iterator[None]:
