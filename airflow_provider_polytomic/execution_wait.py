@@ -13,20 +13,17 @@ is :mod:`airflow_provider_polytomic.followed_execution`.)
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, Asset
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
 from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicExecutionGoneError, PolytomicSyncFailedError
-from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Context
-
     from airflow_provider_polytomic.console_output import ConsoleLog
     from airflow_provider_polytomic.core.poll_policy import PollErrors
     from airflow_provider_polytomic.core.status import Judgement, Outcome
@@ -278,30 +275,3 @@ def deferral_failure(sync_id: str, next_kwargs: dict[str, Any] | None) -> Except
     last = [line.strip() for line in lines if isinstance(line, str) and line.strip()] if isinstance(lines, list) else []
     reason = f": {last[-1]:.500}" if last else "; see the task log."
     return PolytomicError(f"The Polytomic trigger failed ({error}){reason}")
-
-
-def publish(context: Context, summary: dict[str, Any], outlets: Iterable[Any]) -> dict[str, Any]:
-    """Put the summary into the extra of each asset (dataset, on Airflow 2) of ``outlets``, so DAGs scheduled on
-    it see which execution ran; returns the summary."""
-    for outlet in outlets:
-        if isinstance(outlet, Asset):
-            context["outlet_events"][outlet].extra.update(summary)
-    return summary
-
-
-def push_sync_url(context: Context, hook: PolytomicHook, sync_id: Any, kind: SyncKind) -> None:
-    """Push the link's URL first thing, whatever happens next: with an invalid sync id it is the Polytomic
-    app itself, and with an unusable connection an empty string (no link), so the link never makes the
-    scheduler log "XCom not found" and the Details tab never shows an empty "Extra Links" heading."""
-    from airflow_provider_polytomic.core.ids import validate_id
-
-    try:
-        config = hook.config
-    except PolytomicError:
-        url = ""  # the task is about to fail on the connection, with its own message
-    else:
-        try:
-            url = config.sync_url(validate_id(sync_id, "sync id"), kind)
-        except PolytomicError:
-            url = config.base_url
-    context["ti"].xcom_push(key=SYNC_URL_XCOM_KEY, value=url)

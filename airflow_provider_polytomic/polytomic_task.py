@@ -10,6 +10,7 @@ OpenLineage methods Airflow's listener calls.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -50,8 +51,6 @@ class PolytomicTask:
 
     def _publish(self, context: Context, summary: dict[str, Any]) -> dict[str, Any]:
         """The summary with the sync's name, in the extra of each asset this task updates."""
-        from airflow_provider_polytomic.execution_wait import publish
-
         if self._waiting is not None:
             summary = self._waiting.names.with_sync_name(summary)
         return publish(context, summary, self.outlets or ())
@@ -106,3 +105,34 @@ class PolytomicTask:
         from airflow_provider_polytomic.lineage import no_lineage
 
         return self._waiting.names.facets() if self._waiting is not None else no_lineage()
+
+
+def publish(context: Context, summary: dict[str, Any], outlets: Iterable[Any]) -> dict[str, Any]:
+    """Put the summary into the extra of each asset (dataset, on Airflow 2) of ``outlets``, so DAGs scheduled on
+    it see which execution ran; returns the summary."""
+    from airflow.providers.common.compat.sdk import Asset
+
+    for outlet in outlets:
+        if isinstance(outlet, Asset):
+            context["outlet_events"][outlet].extra.update(summary)
+    return summary
+
+
+def push_sync_url(context: Context, hook: PolytomicHook, sync_id: Any, kind: SyncKind) -> None:
+    """Push the link's URL first thing, whatever happens next: with an invalid sync id it is the Polytomic
+    app itself, and with an unusable connection an empty string (no link), so the link never makes the
+    scheduler log "XCom not found" and the Details tab never shows an empty "Extra Links" heading."""
+    from airflow_provider_polytomic.core.errors import PolytomicError
+    from airflow_provider_polytomic.core.ids import validate_id
+    from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY
+
+    try:
+        config = hook.config
+    except PolytomicError:
+        url = ""  # the task is about to fail on the connection, with its own message
+    else:
+        try:
+            url = config.sync_url(validate_id(sync_id, "sync id"), kind)
+        except PolytomicError:
+            url = config.base_url
+    context["ti"].xcom_push(key=SYNC_URL_XCOM_KEY, value=url)

@@ -82,7 +82,7 @@ class SyncReference:
         """Resolve the name (if one was given), then push the extra link, whatever happened. False when Polytomic
         was temporarily unreachable and ``wait_out_transient`` (the next poke tries again); raises otherwise."""
         from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
-        from airflow_provider_polytomic.execution_wait import push_sync_url
+        from airflow_provider_polytomic.polytomic_task import push_sync_url
 
         try:
             self._resolve(context)
