@@ -1,36 +1,55 @@
 """The ``polytomic`` connection form, declared once.
 
 ``get_provider_info`` turns it into ``conn-fields``/``ui-field-behaviour`` (Airflow >= 3.2 reads those
-without importing the hook) and ``PolytomicHook`` into WTForms widgets (Airflow 2.x). Data only: importing
-this module costs nothing.
+without importing the hook) and ``PolytomicHook`` into WTForms widgets (Airflow 2.x). Its defaults and bounds
+are those the connection is read against (:mod:`airflow_provider_polytomic.core.defaults`), so the form never
+states one the connection does not keep. Data only: importing this module costs nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_polytomic.core.defaults import (
+    API_VERSION_PATTERN,
+    DEFAULT_API_VERSION,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_SYNC_URL_TEMPLATE,
+    DEFAULT_TIMEOUT,
+    MAX_BACKOFF,
+    MAX_CONNECTIONS,
+    MAX_RETRIES,
+    MAX_RETRY_DELAY,
+    MAX_TIMEOUT,
+    MIN_TIMEOUT,
+)
+
 #: Connection fields that are stored in the extra JSON, with their JSON schema.
 EXTRA_FIELDS: dict[str, dict[str, Any]] = {
     "api_version": {
         "label": "API version",
-        "description": "Sent as X-Polytomic-Version. Leave empty for 2025-09-18.",
-        "schema": {"type": ["string", "null"], "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+        "description": f"Sent as X-Polytomic-Version. Leave empty for {DEFAULT_API_VERSION}.",
+        "schema": {"type": ["string", "null"], "pattern": f"^{API_VERSION_PATTERN}$"},
     },
     "timeout": {
         "label": "Request timeout (seconds)",
-        "description": "How long one API request may take as a whole. Leave empty for 30 (0.1 to 600).",
-        "schema": {"type": ["number", "null"], "minimum": 0.1, "maximum": 600},
+        "description": "How long one API request may take as a whole. "
+        f"Leave empty for {DEFAULT_TIMEOUT:g} ({MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}).",
+        "schema": {"type": ["number", "null"], "minimum": MIN_TIMEOUT, "maximum": MAX_TIMEOUT},
     },
     "max_retries": {
         "label": "Max retries",
         "description": "Retries of a request that failed for a transient reason (5xx, 429, network). "
-        "Leave empty for 4 (at most 10).",
-        "schema": {"type": ["integer", "null"], "minimum": 0, "maximum": 10},
+        f"Leave empty for {DEFAULT_MAX_RETRIES} (at most {MAX_RETRIES}).",
+        "schema": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_RETRIES},
     },
     "retry_delay": {
         "label": "First retry delay (seconds)",
-        "description": "Backoff before the first retry; it doubles (with jitter) up to 30. Leave empty for 1.",
-        "schema": {"type": ["number", "null"], "minimum": 0, "maximum": 60},
+        "description": f"Backoff before the first retry; it doubles (with jitter) up to {MAX_BACKOFF:g}. "
+        f"Leave empty for {DEFAULT_RETRY_DELAY:g}.",
+        "schema": {"type": ["number", "null"], "minimum": 0, "maximum": MAX_RETRY_DELAY},
     },
     "verify": {
         "label": "Verify TLS",
@@ -41,12 +60,12 @@ EXTRA_FIELDS: dict[str, dict[str, Any]] = {
     "max_connections": {
         "label": "Triggerer connections",
         "description": "Connections one triggerer keeps to Polytomic, shared by all deferred tasks that reach it "
-        "the same way. Leave empty for 64.",
-        "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000},
+        f"the same way. Leave empty for {DEFAULT_MAX_CONNECTIONS}.",
+        "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_CONNECTIONS},
     },
     "sync_url_template": {
         "label": "Sync page URL template",
-        "description": "Where the 'Polytomic sync' link points. Leave empty for {base_url}/syncs/{sync_id}.",
+        "description": f"Where the 'Polytomic sync' link points. Leave empty for {DEFAULT_SYNC_URL_TEMPLATE}.",
         "schema": {"type": ["string", "null"]},
     },
 }
@@ -63,11 +82,11 @@ PLACEHOLDERS = {
     "password": "Polytomic API key, or a deployment key with an organization ID",
     "login": "Leave empty for an API key",
     "host": "https://app.polytomic.com",
-    "api_version": "2025-09-18",
-    "timeout": "30",
-    "max_retries": "4",
-    "retry_delay": "1",
+    "api_version": DEFAULT_API_VERSION,
+    "timeout": f"{DEFAULT_TIMEOUT:g}",
+    "max_retries": f"{DEFAULT_MAX_RETRIES}",
+    "retry_delay": f"{DEFAULT_RETRY_DELAY:g}",
     "verify": "true",
-    "max_connections": "64",
-    "sync_url_template": "{base_url}/syncs/{sync_id}",
+    "max_connections": f"{DEFAULT_MAX_CONNECTIONS}",
+    "sync_url_template": DEFAULT_SYNC_URL_TEMPLATE,
 }

@@ -22,7 +22,8 @@ from airflow_provider_polytomic.core.errors import PolytomicSyncFailedError
 if TYPE_CHECKING:
     from airflow_provider_polytomic.core.constants import SyncKind
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
-    from airflow_provider_polytomic.lineage import TaskLineage
+    from airflow_provider_polytomic.openlineage import TaskLineage
+    from airflow_provider_polytomic.task_state_store import TaskStateStore
 
 CONSOLE_LOG_CHOICES = ("on_failure", "always", "never")
 #: Airflow 3.3+ task state store key: the console cursor of the followed execution, across reschedule pokes.
@@ -44,7 +45,14 @@ class ConsoleLog:
     pokes (None: the cursor lasts this instance)."""
 
     def __init__(
-        self, *, mode: str, hook: PolytomicHook, kind: SyncKind, log: Any, names: TaskLineage, store: Any = None
+        self,
+        *,
+        mode: str,
+        hook: PolytomicHook,
+        kind: SyncKind,
+        log: Any,
+        names: TaskLineage,
+        store: TaskStateStore | None = None,
     ) -> None:
         self.mode = mode
         self.hook = hook
@@ -78,13 +86,10 @@ class ConsoleLog:
             return error
         return PolytomicSyncFailedError(f"{error}{SHOWN_ABOVE}", summary=summary)
 
-    def forget(self, store: Any) -> None:
+    def forget(self, store: TaskStateStore) -> None:
         """The wait's end: the cursor kept in the task state store goes with the followed execution."""
-        if self._cursor_kept and store is not None:
-            try:
-                store.delete(CURSOR_KEY)
-            except Exception as error:
-                self.log.warning("Could not clear the task state store (%s: %s).", type(error).__name__, error)
+        if self._cursor_kept:
+            store.delete(CURSOR_KEY)
         self._cursor_kept = False
 
     # -- showing it -----------------------------------------------------------------------------------------
@@ -127,11 +132,7 @@ class ConsoleLog:
         if self._cursor_read or self.store is None:
             return
         self._cursor_read = True
-        try:
-            saved = self.store.get(CURSOR_KEY)
-        except Exception as error:
-            self.log.warning("Could not read the task state store (%s: %s).", type(error).__name__, error)
-            return
+        saved = self.store.get(CURSOR_KEY)
         self._cursor_kept = saved is not None
         if isinstance(saved, dict) and saved.get("execution_id") == execution_id and saved.get("cursor"):
             self._cursor = (execution_id, str(saved["cursor"]))
@@ -140,12 +141,8 @@ class ConsoleLog:
         if self._cursor is None or self.store is None:
             return
         execution_id, cursor = self._cursor
-        try:
-            self.store.set(CURSOR_KEY, {"execution_id": execution_id, "cursor": cursor})
-        except Exception as error:
-            self.log.warning("Could not write the task state store (%s: %s).", type(error).__name__, error)
-            return
-        self._cursor_kept = True
+        if self.store.set(CURSOR_KEY, {"execution_id": execution_id, "cursor": cursor}):
+            self._cursor_kept = True
 
     def _what(self) -> str:
         from airflow_provider_polytomic.core.constants import SyncKind

@@ -3,7 +3,7 @@ one conclusion (poke and deferrable alike), one time limit, and the deferral to 
 so all of them have the same outcomes, log lines and return value.
 
 A task *builds* an :class:`ExecutionWait` from its own parameters (the hook, the sync's kind, the options a DAG
-author sets on a watch, the time limit) and its collaborators (:class:`~airflow_provider_polytomic.lineage.
+author sets on a watch, the time limit) and its collaborators (:class:`~airflow_provider_polytomic.openlineage.
 TaskLineage` for names and lineage, :class:`~airflow_provider_polytomic.console_output.ConsoleLog`), then *calls*
 it: :meth:`~ExecutionWait.poke`, :meth:`~ExecutionWait.wait`, :meth:`~ExecutionWait.defer_args`,
 :meth:`~ExecutionWait.resume`. Nothing here reads a task's attributes. (The sensors' execution kept across tries
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from airflow_provider_polytomic.core.status import Judgement, Outcome
     from airflow_provider_polytomic.core.watch import SyncWatch
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
-    from airflow_provider_polytomic.lineage import TaskLineage
+    from airflow_provider_polytomic.openlineage import TaskLineage
 
 #: Airflow's words for "the deferral timed out" (2.x, then 3.x).
 _TRIGGER_TIMEOUT_ERRORS = frozenset({"Trigger/execution timeout", "Trigger timeout"})
@@ -174,6 +174,7 @@ class ExecutionWait:
         from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
 
         state = watch.to_dict()
+        state["sync_name"] = self.names.sync_name(fetch=False)  # read by the check before deferring, if it could be
         if anchor is not None:
             state["anchor"] = anchor
         trigger = PolytomicSyncStatusTrigger(
@@ -227,7 +228,7 @@ def build_wait(
     """A task's wait with its collaborators, from the task's own parameters: the sync's names and lineage
     (:class:`TaskLineage`), the console log (``cursor_store``: where its cursor lasts across reschedule pokes)."""
     from airflow_provider_polytomic.console_output import ConsoleLog
-    from airflow_provider_polytomic.lineage import TaskLineage
+    from airflow_provider_polytomic.openlineage import TaskLineage
 
     names = TaskLineage(
         hook=hook,

@@ -23,19 +23,15 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicExecutionGoneError, execution_gone
-
-
-def state_store(context: Context) -> Any:
-    """Airflow 3.3+'s task state store for this task instance; None where Airflow has none."""
-    return context.get("task_state_store")  # type: ignore[attr-defined,unused-ignore]
-
+from airflow_provider_polytomic.task_state_store import TaskStateStore
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_polytomic.core.watch import SyncWatch
 
-#: The task state store key (Airflow 3.3+): ``sync_id``, ``execution_id`` and the ``try_number`` that wrote it.
+#: The task state store key (Airflow 3.3+): ``sync_id``, ``execution_id``, the ``try_number`` that wrote it, and
+#: ``sync_name`` (None when it could not be read), so that reschedule pokes name the sync without asking again.
 FOLLOWED_KEY = "polytomic_followed_execution"
 #: Endings that are the wait's own, whatever try this is: a verdict on the run, a timeout, a skip.
 _FINAL = (AirflowSkipException, AirflowFailException, AirflowSensorTimeout)
@@ -92,17 +88,23 @@ class FollowedExecution:
         self.log = log
         #: The execution id this task instance last wrote to (or read from) the task state store.
         self._remembered: str | None = None
+        #: The sync's name is kept beside the execution, so that a reschedule poke names the sync without asking
+        #: again: whether this Airflow keeps it (a store exists), whether an earlier poke already tried to read
+        #: it (a read that failed is not retried every poke), and the name it kept.
+        self.name_kept = False
+        self.name_tried = False
+        self.kept_name: str | None = None
 
-    def recall(self, context: Context, sync_id: str) -> str | None:
-        """The execution an earlier try or poke of this wait followed, if Airflow kept it."""
-        store = state_store(context)
-        if store is None:
+    def recall(self, context: Context, sync_id: str, sync_name: str | None = None) -> str | None:
+        """The execution an earlier try or poke of this wait followed, if Airflow kept it (``sync_name``: the
+        name the sync was given by, if any, for the log line)."""
+        from airflow_provider_polytomic.core.naming import name_sync
+
+        store = TaskStateStore.of(context, self.log)
+        if not store.available:
             return None
-        try:
-            saved = store.get(FOLLOWED_KEY)
-        except Exception as error:  # the store is a convenience: never let it fail the task
-            self.log.warning("Could not read the task state store (%s: %s).", type(error).__name__, error)
-            return None
+        self.name_kept = True
+        saved = store.get(FOLLOWED_KEY)
         if saved is None:
             return None
         from airflow_provider_polytomic.core.ids import validate_id
@@ -117,35 +119,29 @@ class FollowedExecution:
             )
             self.forget_all(context)
             return None
-        self.log.info(
-            "Following Polytomic sync %s execution %s, as an earlier try or poke of this task did.", sync_id, remembered
+        self.name_tried = "sync_name" in saved
+        if isinstance(saved.get("sync_name"), str):
+            self.kept_name = saved["sync_name"]
+        following = (
+            f"Following Polytomic sync {sync_id} execution {remembered}, as an earlier try or poke of this task did."
         )
+        self.log.info(name_sync(following, sync_id, sync_name or self.kept_name))
         self._remembered = remembered
         return remembered
 
-    def remember(self, context: Context, watch: SyncWatch) -> None:
-        """Keep the execution the watch follows for the next try or poke (once per execution)."""
+    def remember(self, context: Context, watch: SyncWatch, sync_name: str | None) -> None:
+        """Keep the execution the watch follows, and the sync's name (None when it could not be read), for the
+        next try or poke (once per execution)."""
         if self.author_execution_id or watch.execution_id is None or watch.execution_id == self._remembered:
             return
-        store = state_store(context)
-        if store is None:
-            return
         value = {"sync_id": watch.sync_id, "execution_id": watch.execution_id, "try_number": self._try(context)}
-        try:
-            store.set(FOLLOWED_KEY, value)
-        except Exception as error:
-            self.log.warning("Could not write the task state store (%s: %s).", type(error).__name__, error)
-            return
-        self._remembered = watch.execution_id
+        value["sync_name"] = sync_name
+        if TaskStateStore.of(context, self.log).set(FOLLOWED_KEY, value):
+            self._remembered = watch.execution_id
 
-    def forget(self, store: Any) -> None:
+    def forget(self, store: TaskStateStore) -> None:
         """Delete the followed execution's key (the task's ``forget_all`` calls this)."""
-        if store is None:
-            return
-        try:
-            store.delete(FOLLOWED_KEY)
-        except Exception as error:
-            self.log.warning("Could not clear the task state store (%s: %s).", type(error).__name__, error)
+        store.delete(FOLLOWED_KEY)
         self._remembered = None
 
     @contextmanager
@@ -165,7 +161,8 @@ class FollowedExecution:
                     sync_id=gone.sync_id,
                     execution_id=gone.execution_id,
                 ) from None
-            if state_store(context) is not None and wait_over(error, retry_follows=self._retry_follows(context)):
+            kept = TaskStateStore.of(context, self.log).available
+            if kept and wait_over(error, retry_follows=self._retry_follows(context)):
                 self.forget_all(context)
             raise
         else:

@@ -10,7 +10,7 @@ OpenLineage methods Airflow's listener calls.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ class PolytomicTask:
     #: Rendered when the task runs; ``sync_id`` is then set to the id ``sync_name`` resolved to.
     sync_id: Any
     sync_name: Any
+    console_log: str
     #: Which API (``/api/syncs`` or ``/api/bulk/syncs``) and which status meanings.
     sync_kind: SyncKind = SyncKind.MODEL
     #: This instance's wait, once its sync is known (a resumed task is a new instance).
@@ -41,6 +42,36 @@ class PolytomicTask:
         outlets: Any  # BaseOperator's
         task_id: str
         log: Any
+
+    def _take_sync(self, *, sync_id: Any, sync_name: Any, polytomic_conn_id: str, console_log: str) -> None:
+        """The parameters every Polytomic task takes, checked when the DAG is parsed."""
+        from airflow_provider_polytomic.console_output import check_console_log
+        from airflow_provider_polytomic.sync_reference import check_sync_reference
+
+        check_sync_reference(self.task_id, sync_id, sync_name)
+        self.sync_id, self.sync_name = sync_id, sync_name
+        self.polytomic_conn_id = polytomic_conn_id
+        self.console_log = check_console_log(self.task_id, console_log)
+
+    def _new_wait(
+        self, *, author_options: Mapping[str, Any], limit: float | None, fetch_while_waiting: bool, cursor_store: Any
+    ) -> ExecutionWait:
+        """The wait for this task's sync with its collaborators (see :func:`~airflow_provider_polytomic.
+        execution_wait.build_wait`), from what the task passes and its common parameters."""
+        from airflow_provider_polytomic.execution_wait import build_wait
+
+        return build_wait(
+            hook=self.hook,
+            kind=self.sync_kind,
+            sync_id=self.sync_id,
+            resolved_name=self._sync().resolved_name,
+            author_options=author_options,
+            limit=limit,
+            console_log=self.console_log,
+            fetch_while_waiting=fetch_while_waiting,
+            cursor_store=cursor_store,
+            log=self.log,
+        )
 
     @cached_property
     def hook(self) -> PolytomicHook:
@@ -102,7 +133,7 @@ class PolytomicTask:
         return self._lineage_facets()
 
     def _lineage_facets(self) -> Any:
-        from airflow_provider_polytomic.lineage import no_lineage
+        from airflow_provider_polytomic.openlineage import no_lineage
 
         return self._waiting.names.facets() if self._waiting is not None else no_lineage()
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_polytomic.core.constants import SyncKind
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
+    from airflow_provider_polytomic.task_state_store import TaskStateStore
 
 #: Airflow 3.3+ task state store key: the sync a name resolved to, for the later reschedule pokes of one try.
 RESOLVED_KEY = "polytomic_resolved_sync"
@@ -120,10 +121,11 @@ class SyncReference:
             sync_id = self._look_up(context, name)
         self.sync_id, self.resolved_name = sync_id, name
 
-    def _store(self, context: Context) -> Any:
-        from airflow_provider_polytomic.followed_execution import state_store
+    def _store(self, context: Context) -> TaskStateStore | None:
+        from airflow_provider_polytomic.task_state_store import TaskStateStore
 
-        return state_store(context) if self.reschedule else None
+        store = TaskStateStore.of(context, self.log)
+        return store if self.reschedule and store.available else None
 
     def _look_up(self, context: Context, name: str) -> str:
         from airflow_provider_polytomic.core.constants import SyncKind
@@ -158,11 +160,7 @@ class SyncReference:
         store = self._store(context)
         if store is None:
             return None
-        try:
-            saved = store.get(RESOLVED_KEY)
-        except Exception as error:  # the store is a convenience: never let it fail the task
-            self.log.warning("Could not read the task state store (%s: %s).", type(error).__name__, error)
-            return None
+        saved = store.get(RESOLVED_KEY)
         self._kept = saved is not None
         ti: Any = context["ti"]
         # Once per try: a retry looks again (the sync may have been recreated meanwhile).
@@ -181,41 +179,32 @@ class SyncReference:
         if self.resolved_name is not None or not _given(self.sync_name) or _given(self.sync_id):
             return
         try:
-            self.sync_id = validate_id(self._pulled_sync_id(context), "sync id")
+            self.sync_id = validate_id(own_xcom(context, SYNC_ID_XCOM_KEY), "sync id")
         except PolytomicError:
             self._resolve(context)  # the XCom is gone: look it up again
             return
         self.resolved_name = str(self.sync_name)
 
-    @staticmethod
-    def _pulled_sync_id(context: Context) -> Any:
-        ti: Any = context["ti"]
-        map_index = ti.map_index if ti.map_index is not None and ti.map_index >= 0 else None
-        return ti.xcom_pull(task_ids=ti.task_id, key=SYNC_ID_XCOM_KEY, map_indexes=map_index)
-
-    def _keep_resolution(self, context: Context, store: Any, name: str, sync_id: str) -> None:
+    def _keep_resolution(self, context: Context, store: TaskStateStore | None, name: str, sync_id: str) -> None:
         ti: Any = context["ti"]
         ti.xcom_push(key=SYNC_ID_XCOM_KEY, value=sync_id)
-        if store is None:
-            return
-        try:
-            store.set(RESOLVED_KEY, {"name": name, "sync_id": sync_id, "try_number": ti.try_number})
-        except Exception as error:
-            self.log.warning("Could not write the task state store (%s: %s).", type(error).__name__, error)
-            return
-        self._kept = True
+        kept = {"name": name, "sync_id": sync_id, "try_number": ti.try_number}
+        if store is not None and store.set(RESOLVED_KEY, kept):
+            self._kept = True
 
-    def forget(self, store: Any) -> None:
+    def forget(self, store: TaskStateStore) -> None:
         """The wait ended: delete what this try kept in the task state store (nothing stays behind)."""
-        if not self._kept:
-            return
-        self._kept = False
-        if store is None:
-            return
-        try:
+        if self._kept:
+            self._kept = False
             store.delete(RESOLVED_KEY)
-        except Exception as error:
-            self.log.warning("Could not clear the task state store (%s: %s).", type(error).__name__, error)
+
+
+def own_xcom(context: Context, key: str) -> Any:
+    """What this task instance (its own map index) pushed under ``key``: e.g. before it deferred, since a
+    resumed task is a new operator instance."""
+    ti: Any = context["ti"]
+    map_index = ti.map_index if ti.map_index is not None and ti.map_index >= 0 else None
+    return ti.xcom_pull(task_ids=ti.task_id, key=key, map_indexes=map_index)
 
 
 def _given(value: Any) -> bool:

@@ -378,3 +378,18 @@ class Runner:
             tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
             raise RuntimeError(f"{name} failed (exit {completed.returncode}); {log_path}:\n{tail}")
         return completed
+
+
+KIB = 1024
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def last_json_line(text: str) -> dict[str, Any]:
+    for line in reversed(text.strip().splitlines()):
+        if line.startswith("{"):
+            document: dict[str, Any] = json.loads(line)
+            return document
+    raise ValueError("no JSON line in the output")

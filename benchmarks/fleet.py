@@ -142,7 +142,9 @@ def time_percentile(lags_ms: list[float], fraction: float) -> float:
 
 
 class GcClock:
-    """Time spent in the garbage collector, per generation (a full collection walks Airflow's whole heap)."""
+    """CPU time spent in the garbage collector, per generation (a full collection walks Airflow's whole heap).
+
+    Process CPU time, not wall time: on a loaded machine a collection may be descheduled halfway through."""
 
     def __init__(self) -> None:
         self.seconds = [0.0, 0.0, 0.0]
@@ -151,10 +153,10 @@ class GcClock:
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            self._started = time.perf_counter()
+            self._started = time.process_time()
         else:
             generation = info.get("generation", 0)
-            self.seconds[generation] += time.perf_counter() - self._started
+            self.seconds[generation] += time.process_time() - self._started
             self.counts[generation] += 1
 
     def __enter__(self) -> GcClock:
@@ -260,7 +262,7 @@ async def run_fleet(args: argparse.Namespace, pairs: list[tuple[str, str]]) -> d
         work = lambda sync, execution: lambda: floor.one_shared(sync, execution)  # noqa: E731
     else:
         work = lambda _, run: lambda: dbt_one(int(run), args.interval)  # noqa: E731
-    profiler = cProfile.Profile() if args.profile else None
+    profiler = cProfile.Profile(time.process_time) if args.profile else None
     if profiler is not None:
         profiler.enable()
     with GcClock() as gc_clock:
@@ -346,7 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--restart-clock", action="store_true", help="restart the emulator's clock first")
     parser.add_argument("--watchers", type=int, help="this many triggers on the scenario's syncs (default one each)")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--profile", help="write a cProfile of the measured window here (slows it down)")
+    parser.add_argument(
+        "--profile", help="write a cProfile (process CPU time) of the measured window here (slows it down)"
+    )
     args = parser.parse_args(argv)
     raise_open_files_limit()
     scenario = json.loads(Path(args.scenario).read_text(encoding="utf-8"))

@@ -1,9 +1,10 @@
-"""The one-command demo: the example DAG against the local Polytomic emulator, with ``airflow dags test``.
+"""The one-command demo: an example DAG against the local Polytomic emulator, with ``airflow dags test``.
 
-Run it as ``scripts/demo`` (which builds the virtualenv first). The emulator serves two syncs: the orders sync
-runs for a few polls and completes; the CRM sync fails with record errors. The demo runs
-``example_polytomic_sync_gate`` and checks that the orders mart was built and the CRM side was blocked.
-Exit code 0 when the run went as designed.
+Run it as ``scripts/demo`` (which builds the virtualenv first). The emulator serves the DAG's scenario file,
+``example_dags/scenarios/<dag id>.json``. By default it runs ``example_polytomic_sync_gate``: the orders sync
+runs for a few polls and completes, the CRM sync fails with record errors, and the demo checks that the orders
+mart was built and the CRM side was blocked. ``scripts/demo all`` also runs the deferrable and the start-sync
+examples; ``scripts/demo <dag id>`` runs one. Exit code 0 when every run went as designed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,61 +25,65 @@ from airflow_provider_polytomic.testing.documents import execution_document
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".demo"
-DAG_ID = "example_polytomic_sync_gate"
-ORDERS_SYNC = "248df4b7-aa70-47b8-a036-33ac447e668d"
-CRM_SYNC = "8b4c0a6e-3f2d-4c1b-9e7a-5d6f1a2b3c4d"
+SCENARIOS = ROOT / "example_dags" / "scenarios"
+#: A key that looks like a secret: the demo checks it appears in no log and no recorded request.
 API_KEY = "demo_SECRET_api_key_0b7e"
 
-SCENARIO: dict[str, Any] = {
-    "api_keys": [API_KEY],
-    "organization": {"name": "Demo Organization"},
-    "syncs": [
-        {
-            "id": ORDERS_SYNC,
-            "name": "Postgres orders → Snowflake",
-            "executions": [
-                {
-                    "type": "schedule",
-                    "steps": [
-                        {"status": "queued", "polls": 1},
-                        {"status": "running", "polls": 3, "counts": {"insert": 4_200, "total": 4_200}},
-                        {
-                            "status": "completed",
-                            "counts": {"insert": 9_800, "update": 310, "error": 0, "total": 10_110},
-                        },
-                    ],
-                }
-            ],
-        },
-        {
-            "id": CRM_SYNC,
-            "name": "Salesforce accounts → Snowflake",
-            "executions": [
-                {
-                    "type": "schedule",
-                    "steps": [
-                        {"status": "running", "polls": 2, "counts": {"update": 120, "total": 120}},
-                        {
-                            "status": "failed",
-                            "counts": {"update": 180, "error": 2, "total": 182},
-                            "errors": ["Snowflake: permission denied for table ACCOUNTS", "2 records rejected"],
-                        },
-                    ],
-                }
-            ],
-        },
-    ],
-}
 
-#: task id → the state the demo is designed to end in.
-EXPECTED = {
-    "wait_for_orders_sync": "success",
-    "build_orders_mart": "success",
-    "wait_for_crm_sync": "failed",
-    "build_account_health": "upstream_failed",
-    "publish_dashboards": "upstream_failed",
+@dataclass(frozen=True)
+class Demo:
+    dag_id: str
+    #: task id -> the state the run is designed to end in.
+    expected: dict[str, str]
+    #: What "as designed" means, in one sentence.
+    designed: str
+    #: Whether the DAG run itself fails by design.
+    fails: bool = False
+    conf: dict[str, Any] = field(default_factory=dict)
+
+
+DEMOS = {
+    demo.dag_id: demo
+    for demo in (
+        Demo(
+            "example_polytomic_sync_gate",
+            {
+                "wait_for_orders_sync": "success",
+                "build_orders_mart": "success",
+                "wait_for_crm_sync": "failed",
+                "build_account_health": "upstream_failed",
+                "publish_dashboards": "upstream_failed",
+            },
+            "the orders mart was built; the failed CRM sync blocked what needs it.",
+            fails=True,
+        ),
+        Demo(
+            "example_polytomic_deferrable",
+            {"wait_for_sync": "success", "load_reports": "success"},
+            "the deferred sensor skipped yesterday's run and followed today's to its end.",
+            # Manual runs have no data interval to go by: only runs created after the demo started count.
+            conf={"completed_after": "{started}"},
+        ),
+        Demo(
+            "example_polytomic_start_sync",
+            {
+                "load_postgres": "success",
+                "refresh_orders": "success",
+                "start_crm_sync": "success",
+                "wait_for_crm_sync": "success",
+                "build_customer_360": "success",
+            },
+            "each sync was started once and completed, and the customer 360 was built.",
+        ),
+    )
 }
-SENSORS = {"wait_for_orders_sync": (ORDERS_SYNC, "poke"), "wait_for_crm_sync": (CRM_SYNC, "reschedule")}
+DEFAULT = "example_polytomic_sync_gate"
+
+
+def scenario(dag_id: str) -> dict[str, Any]:
+    """The DAG's scenario file, with the demo's secret-looking key as the only key accepted."""
+    loaded: dict[str, Any] = json.loads((SCENARIOS / f"{dag_id}.json").read_text(encoding="utf-8"))
+    return {**loaded, "api_keys": [API_KEY]}
 
 
 def airflow(env: dict[str, str], *args: str, log: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -87,76 +94,94 @@ def airflow(env: dict[str, str], *args: str, log: Path | None = None) -> subproc
     return result
 
 
-def task_states(env: dict[str, str]) -> dict[str, str]:
+def task_states(env: dict[str, str], dag_id: str) -> dict[str, str]:
     """The task states of the DAG's newest run, read from Airflow's database (cheaper than two more CLI calls)."""
     os.environ.update(env)  # AIRFLOW_HOME must be set before Airflow is imported
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        runs = session.query(DagRun).filter(DagRun.dag_id == DAG_ID).all()
+        runs = session.query(DagRun).filter(DagRun.dag_id == dag_id).all()
+        if not runs:
+            return {}
         newest = max(runs, key=lambda run: int(run.id or 0))
         return {
             ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in newest.get_task_instances(session=session)
         }
 
 
-def main() -> int:
+def base_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "AIRFLOW_HOME": str(WORK / "airflow_home"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "POLYTOMIC_EXAMPLE_POKE_INTERVAL": "1",
+    }
+
+
+def run(demo: Demo, env: dict[str, str]) -> bool:
+    """Serve the DAG's scenario, run the DAG, print what happened; True when it went as designed."""
+    started = time.monotonic()
+    since = datetime.now(timezone.utc).isoformat()
+    log = WORK / f"{demo.dag_id}.log"
+    with PolytomicEmulator(scenario(demo.dag_id)) as emulator:
+        connection = {"conn_type": "polytomic", "host": emulator.url, "password": API_KEY, "extra": {"timeout": 5}}
+        env = {**env, "AIRFLOW_CONN_POLYTOMIC_DEFAULT": json.dumps(connection)}
+        conf = json.dumps({name: value.format(started=since) for name, value in demo.conf.items()})
+        print(f"\nairflow dags test {demo.dag_id} (scenario example_dags/scenarios/{demo.dag_id}.json) ...", flush=True)
+        result = airflow(env, "dags", "test", demo.dag_id, "-c", conf, log=log)
+        states = task_states(env, demo.dag_id)
+        output = log.read_text(encoding="utf-8")
+        elapsed = time.monotonic() - started
+        print(f"DAG {demo.dag_id}: `airflow dags test` exited {result.returncode} after {elapsed:.0f} s", end="")
+        print(" (the DAG run failed, as designed)" if result.returncode and demo.fails else "")
+        for sync in emulator.syncs.values():
+            reads = len(emulator.requests_to(rf"/api/(bulk/)?syncs/{sync.id}(/.*)?", "GET"))
+            starts = len(emulator.requests_to(rf"/api/(bulk/)?syncs/{sync.id}/executions", "POST"))
+            started_runs = f", {starts} start(s)" if starts else ""
+            print(f"  {sync.kind} sync '{sync.name}': {reads} read(s){started_runs}")
+            for execution in sync.visible():
+                document = execution_document(sync, execution)
+                counts = document.get("counts") or {"records": document.get("record_count")}
+                shown = ", ".join(f"{key} {value:,}" for key, value in counts.items() if value is not None)
+                print(f"    execution {execution.id[:8]} ended {document['status']} ({shown})")
+                for error in document.get("errors") or []:
+                    print(f"      Polytomic error: {error}")
+        for task_id, expected in demo.expected.items():
+            state = states.get(task_id, "?")
+            mark = "" if state == expected else f"   <- expected {expected}"
+            print(f"  task {task_id:<22} {state}{mark}")
+        leaked = API_KEY in output or any(API_KEY in str(request) for request in emulator.requests)
+    print(f"  API key in the output or the request log: {'YES' if leaked else 'no'}. Full log: {log.relative_to(ROOT)}")
+    as_designed = {task_id: states.get(task_id) for task_id in demo.expected} == demo.expected and not leaked
+    print(f"  {'As designed' if as_designed else 'NOT as designed'}: {demo.designed}")
+    return as_designed
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or [DEFAULT]
+    if chosen == ["all"]:
+        chosen = list(DEMOS)
+    unknown = [name for name in chosen if name not in DEMOS]
+    if unknown:
+        print(f"unknown demo {', '.join(unknown)}; one of: all, {', '.join(DEMOS)}", file=sys.stderr)
+        return 2
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir()
-    started = time.monotonic()
-    with PolytomicEmulator(SCENARIO) as emulator:
-        env = {
-            **os.environ,
-            "AIRFLOW_HOME": str(WORK / "airflow_home"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "POLYTOMIC_EXAMPLE_POKE_INTERVAL": "1",
-            "AIRFLOW_CONN_POLYTOMIC_DEFAULT": json.dumps(
-                {"conn_type": "polytomic", "host": emulator.url, "password": API_KEY, "extra": {"timeout": 5}}
-            ),
-        }
-        print(f"Polytomic emulator on {emulator.url}; Airflow home {WORK.relative_to(ROOT)}/airflow_home")
-        migrate = airflow(env, "db", "migrate", log=WORK / "db-migrate.log")
-        if migrate.returncode != 0:
-            print(f"airflow db migrate failed; see {WORK.relative_to(ROOT)}/db-migrate.log")
-            return 1
-        conf = json.dumps({"orders_sync_id": ORDERS_SYNC, "crm_sync_id": CRM_SYNC})
-        print(f"airflow dags test {DAG_ID} (poke interval 1 s) ...", flush=True)
-        run = airflow(env, "dags", "test", DAG_ID, "-c", conf, log=WORK / "dags-test.log")
-        states = task_states(env)
-        output = (WORK / "dags-test.log").read_text(encoding="utf-8")
-
-        elapsed = time.monotonic() - started
-        print(f"\nDAG {DAG_ID}: `airflow dags test` exited {run.returncode} after {elapsed:.0f} s", end="")
-        print(" (the DAG run failed: the CRM sync failed, as designed)" if run.returncode else "")
-        for task_id, (sync_id, mode) in SENSORS.items():
-            sync = emulator.syncs[sync_id]
-            polls = len(emulator.requests_to(rf"/api/syncs/{sync_id}(/.*)?"))
-            execution = execution_document(sync, sync.executions[-1])
-            counts = ", ".join(f"{key} {value:,}" for key, value in (execution.get("counts") or {}).items())
-            print(
-                f"  {task_id:<22} {states.get(task_id, '?'):<16} waited ({mode} mode) on '{sync.name}': {polls} polls,"
-            )
-            print(f"  {'':<22} {'':<16} execution ended {execution['status']} ({counts})")
-            for error in execution.get("errors") or []:
-                print(f"  {'':<22} {'':<16} Polytomic error: {error}")
-        for task_id in EXPECTED:
-            if task_id not in SENSORS:
-                verdict = "ran" if states.get(task_id) == "success" else "blocked"
-                print(f"  {task_id:<22} {states.get(task_id, '?'):<16} {verdict}")
-
-        leaked = API_KEY in output or any(API_KEY in str(request) for request in emulator.requests)
-        as_designed = {task_id: states.get(task_id) for task_id in EXPECTED} == EXPECTED and not leaked
-        print(f"\nAPI key in the output or the request log: {'YES' if leaked else 'no'}")
-        print(f"Full log: {WORK.relative_to(ROOT)}/dags-test.log")
-        if as_designed:
-            print("Demo behaved as designed: the orders mart was built; the failed CRM sync blocked what needs it.")
-            return 0
-        print(f"Demo did NOT behave as designed: expected {EXPECTED}, got {states}")
+    env = base_env()
+    print(f"Airflow home {WORK.relative_to(ROOT)}/airflow_home; the Polytomic emulator on 127.0.0.1 (a free port)")
+    if airflow(env, "db", "migrate", log=WORK / "db-migrate.log").returncode != 0:
+        print(f"airflow db migrate failed; see {WORK.relative_to(ROOT)}/db-migrate.log")
         return 1
+    results = [run(DEMOS[name], env) for name in chosen]
+    if all(results):
+        print(f"\nDemo behaved as designed ({len(results)} DAG run(s)).")
+        return 0
+    print("\nDemo did NOT behave as designed; see the lines above and the logs in .demo/.")
+    return 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

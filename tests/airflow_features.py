@@ -26,6 +26,8 @@ ASSET_WATCHERS = EVENT_DRIVEN_SCHEDULING
 #: The triggerer hands each asset watcher a per-asset state store (``AssetStateStoreAccessors``): Airflow 3.3.
 #: Without it the completion trigger runs on its watermark alone.
 ASSET_STATE_STORE = ASSET_WATCHERS and _has("airflow.sdk.execution_time.context", "AssetStateStoreAccessors")
+#: A task's own state store (``context["task_state_store"]``), kept across tries and reschedule pokes: Airflow 3.3.
+TASK_STATE_STORE = _has("airflow.sdk.execution_time.context", "TaskStateStoreAccessor")
 #: Airflow's own encoding of a watcher's trigger for the database and back (``airflow.serialization.encoders``
 #: / ``decoders``), as the dag-processor and the triggerer use it: Airflow 3.3 has it, 3.0 and 3.1 do not.
 TRIGGER_ENCODING = (

@@ -11,9 +11,10 @@ from typing import Any
 
 from airflow_provider_polytomic.core.bounds import poll_interval
 from airflow_provider_polytomic.core.clock import polytomic_now
+from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
 from airflow_provider_polytomic.core.ids import validate_id
-from airflow_provider_polytomic.core.models import Execution, ExecutionPage, SyncKind
+from airflow_provider_polytomic.core.models import Execution, ExecutionPage
 from airflow_provider_polytomic.core.scan import NewestFirstScan
 from airflow_provider_polytomic.core.status import Ending, classify, finished, judge
 from airflow_provider_polytomic.core.values import parse_timestamp

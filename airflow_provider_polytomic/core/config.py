@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_polytomic import __version__
+from airflow_provider_polytomic.core import defaults
 from airflow_provider_polytomic.core.base_url import is_loopback, normalize_base_url
 from airflow_provider_polytomic.core.bounds import bounded_number
 from airflow_provider_polytomic.core.constants import SyncKind
@@ -24,24 +25,9 @@ from airflow_provider_polytomic.core.errors import PolytomicConfigError
 from airflow_provider_polytomic.core.masking import mask_once
 from airflow_provider_polytomic.core.retry import RetryPolicy
 
-DEFAULT_API_VERSION = "2025-09-18"
-DEFAULT_TIMEOUT = 30.0
-#: Bounds of the numeric extras: a request may take 0.1 s to 10 minutes, be retried at most 10 times. Below
-#: 0.1 s every request would time out and be retried as if Polytomic were down.
-MIN_TIMEOUT = 0.1
-MAX_TIMEOUT = 600.0
-MAX_RETRIES = 10
-MAX_RETRY_DELAY = 60.0
-#: Connections one triggerer keeps to Polytomic per route (extra ``max_connections``), shared by its triggers.
-DEFAULT_MAX_CONNECTIONS = 64
-MAX_CONNECTIONS = 1000
 USER_AGENT = f"airflow-provider-polytomic/{__version__}"
-#: Where a sync lives in the Polytomic web app. Unverified by Polytomic's docs, hence overridable per
-#: connection (extra ``sync_url_template``).
-DEFAULT_SYNC_URL_TEMPLATE = "{base_url}/syncs/{sync_id}"
-DEFAULT_BULK_SYNC_URL_TEMPLATE = "{base_url}/bulk/syncs/{sync_id}"
 
-_API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
+_API_VERSION = re.compile(defaults.API_VERSION_PATTERN)
 #: What may go into an HTTP header value as a credential: visible ASCII, no spaces (a key never has any).
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 _TEMPLATE_FIELDS = frozenset({"base_url", "sync_id"})
@@ -54,12 +40,12 @@ class ClientConfig:
     conn_id: str
     base_url: str
     authorization: str = field(repr=False)
-    api_version: str = DEFAULT_API_VERSION
-    timeout: float = DEFAULT_TIMEOUT
+    api_version: str = defaults.DEFAULT_API_VERSION
+    timeout: float = defaults.DEFAULT_TIMEOUT
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     verify: bool | str = True
-    sync_url_template: str = DEFAULT_SYNC_URL_TEMPLATE
-    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    sync_url_template: str = defaults.DEFAULT_SYNC_URL_TEMPLATE
+    max_connections: int = defaults.DEFAULT_MAX_CONNECTIONS
     #: Every form of the credentials that could be echoed back (the key, the Basic token): scrubbed from what
     #: is built from a response, and registered with Airflow's secrets masker.
     secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -100,11 +86,11 @@ class ClientConfig:
             authorization = f"Bearer {password}"
             secrets = (password,)
 
-        api_version = str(extra.get("api_version") or DEFAULT_API_VERSION)
+        api_version = str(extra.get("api_version") or defaults.DEFAULT_API_VERSION)
         if not _API_VERSION.fullmatch(api_version):
             raise PolytomicConfigError(
                 f"Connection '{conn_id}': extra 'api_version' must be a date such as "
-                f"{DEFAULT_API_VERSION!r}, got {api_version!r:.60}."
+                f"{defaults.DEFAULT_API_VERSION!r}, got {api_version!r:.60}."
             )
         return cls(
             conn_id=conn_id,
@@ -112,25 +98,25 @@ class ClientConfig:
             authorization=authorization,
             api_version=api_version,
             timeout=bounded_number(
-                extra.get("timeout", DEFAULT_TIMEOUT),
+                extra.get("timeout", defaults.DEFAULT_TIMEOUT),
                 f"Connection '{conn_id}': extra 'timeout' (seconds)",
-                maximum=MAX_TIMEOUT,
-                minimum=MIN_TIMEOUT,
+                maximum=defaults.MAX_TIMEOUT,
+                minimum=defaults.MIN_TIMEOUT,
             ),
             retry=RetryPolicy(
                 max_retries=int(
                     bounded_number(
-                        extra.get("max_retries", RetryPolicy.max_retries),
+                        extra.get("max_retries", defaults.DEFAULT_MAX_RETRIES),
                         f"Connection '{conn_id}': extra 'max_retries'",
-                        maximum=MAX_RETRIES,
+                        maximum=defaults.MAX_RETRIES,
                         zero=True,
                         integer=True,
                     )
                 ),
                 initial_delay=bounded_number(
-                    extra.get("retry_delay", RetryPolicy.initial_delay),
+                    extra.get("retry_delay", defaults.DEFAULT_RETRY_DELAY),
                     f"Connection '{conn_id}': extra 'retry_delay'",
-                    maximum=MAX_RETRY_DELAY,
+                    maximum=defaults.MAX_RETRY_DELAY,
                     zero=True,
                 ),
             ),
@@ -138,9 +124,9 @@ class ClientConfig:
             sync_url_template=_sync_url_template(conn_id, extra.get("sync_url_template")),
             max_connections=int(
                 bounded_number(
-                    extra.get("max_connections", DEFAULT_MAX_CONNECTIONS),
+                    extra.get("max_connections", defaults.DEFAULT_MAX_CONNECTIONS),
                     f"Connection '{conn_id}': extra 'max_connections'",
-                    maximum=MAX_CONNECTIONS,
+                    maximum=defaults.MAX_CONNECTIONS,
                     integer=True,
                 )
             ),
@@ -186,8 +172,8 @@ class ClientConfig:
     def sync_url(self, sync_id: str, kind: SyncKind = SyncKind.MODEL) -> str:
         """The sync's page in the Polytomic web app (a custom template serves both kinds)."""
         template = self.sync_url_template
-        if kind is SyncKind.BULK and template == DEFAULT_SYNC_URL_TEMPLATE:
-            template = DEFAULT_BULK_SYNC_URL_TEMPLATE
+        if kind is SyncKind.BULK and template == defaults.DEFAULT_SYNC_URL_TEMPLATE:
+            template = defaults.DEFAULT_BULK_SYNC_URL_TEMPLATE
         return template.format(base_url=self.base_url, sync_id=sync_id)
 
     def scrub(self, body: bytes) -> bytes:
@@ -256,7 +242,7 @@ def _verify_setting(conn_id: str, value: Any) -> bool | str:
 
 
 def _sync_url_template(conn_id: str, value: Any) -> str:
-    template = str(value or DEFAULT_SYNC_URL_TEMPLATE)
+    template = str(value or defaults.DEFAULT_SYNC_URL_TEMPLATE)
     try:
         fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     except ValueError as error:

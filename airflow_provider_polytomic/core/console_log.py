@@ -20,7 +20,7 @@ from typing import Any
 from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.ids import validate_id
 from airflow_provider_polytomic.core.protocol import ApiCall
-from airflow_provider_polytomic.core.values import json_object, parse_timestamp, truncate
+from airflow_provider_polytomic.core.values import json_list, json_object, parse_timestamp, truncate
 
 #: Entries one request asks for (Polytomic's maximum), and entries a block shows at most.
 PAGE_LIMIT = 50
@@ -76,10 +76,7 @@ class ConsoleLog:
     @classmethod
     def from_api(cls, payload: Any) -> ConsoleLog:
         payload = json_object(payload, "console log")
-        entries = payload.get("entries")
-        entries = [] if entries is None else entries
-        if not isinstance(entries, list):
-            raise ValueError("console log entries should be a list")
+        entries = json_list(payload.get("entries"), "console log entries")
         cursor = payload.get("next_cursor")
         parsed = [ConsoleEntry.from_api(item) for item in entries]
         # Oldest first, whatever order they came in (entries without a time keep their place among themselves).

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
+from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.ids import validate_id
 from airflow_provider_polytomic.core.protocol import ApiCall
 from airflow_provider_polytomic.core.values import PayloadError, json_object, truncate
@@ -156,13 +157,13 @@ class BulkSyncDefinition:
 def get_sync_definition(sync_id: str) -> ApiCall[ModelSyncDefinition]:
     """``GET /api/syncs/{id}``: the model sync's name, models and target."""
     sync_id = validate_id(sync_id, "sync id")
-    return ApiCall("GET", f"/api/syncs/{sync_id}", ModelSyncDefinition.from_api, sync_id=sync_id)
+    return ApiCall("GET", f"{SyncKind.MODEL.api_prefix}/{sync_id}", ModelSyncDefinition.from_api, sync_id=sync_id)
 
 
 def get_bulk_sync_definition(sync_id: str) -> ApiCall[BulkSyncDefinition]:
     """``GET /api/bulk/syncs/{id}``: the bulk sync's name, source and destination."""
     sync_id = validate_id(sync_id, "sync id")
-    return ApiCall("GET", f"/api/bulk/syncs/{sync_id}", BulkSyncDefinition.from_api, sync_id=sync_id)
+    return ApiCall("GET", f"{SyncKind.BULK.api_prefix}/{sync_id}", BulkSyncDefinition.from_api, sync_id=sync_id)
 
 
 def get_model(model_id: str) -> ApiCall[ModelDefinition]:

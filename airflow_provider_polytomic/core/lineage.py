@@ -2,7 +2,7 @@
 
 Given the definitions (the sync, its models, its connections) and the execution that was judged, this module
 says which datasets were read (inputs), which were written (outputs, with row counts) and what the run facet
-about the execution holds. The Airflow side (:mod:`airflow_provider_polytomic.lineage`) fetches the
+about the execution holds. The Airflow side (:mod:`airflow_provider_polytomic.openlineage`) fetches the
 definitions and turns the result into OpenLineage objects; the dataset names themselves are
 :mod:`airflow_provider_polytomic.core.dataset_names`.
 """

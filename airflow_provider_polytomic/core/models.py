@@ -4,18 +4,24 @@ Parsing is as tolerant as the API is: optional fields may be missing or null, an
 kept (never crashed on), and timestamps become timezone-aware datetimes. What the API guarantees (an
 execution has an id and a status) is checked, and a payload that breaks it raises ``ValueError``, which
 the protocol layer turns into :class:`~airflow_provider_polytomic.core.errors.PolytomicBadResponseError`.
+An execution's record counts and a bulk execution's schemas are read in :mod:`.counts`.
 """
 
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from airflow_provider_polytomic.core.clock import ServerClock
-from airflow_provider_polytomic.core.constants import SyncKind as SyncKind
+from airflow_provider_polytomic.core.counts import (
+    MAX_MESSAGE_CHARS,
+    MAX_STATUS_CHARS,
+    ExecutionCounts,
+    SchemaStatus,
+    optional_count,
+)
 from airflow_provider_polytomic.core.values import (
     isoformat,
     json_object,
@@ -28,17 +34,13 @@ from airflow_provider_polytomic.core.values import (
 SUMMARY_MAX_ERRORS = 5
 #: How many of a bulk execution's schemas a summary lists.
 SUMMARY_MAX_SCHEMAS = 20
-#: Longest status or type kept (the documented ones are under 20 characters; longer is unknown anyway).
-MAX_STATUS_CHARS = 64
-#: Longest error message kept from an execution (summaries and messages cut them shorter still).
-MAX_MESSAGE_CHARS = 2000
 
 
 class ExecutionStatus(str, enum.Enum):
     """The documented execution statuses of model and bulk syncs (the API may send others).
 
     ``exporting`` and ``errors`` are bulk-only; which statuses mean what for each kind is decided in
-    :mod:`airflow_provider_polytomic.core.watch`.
+    :mod:`airflow_provider_polytomic.core.status`.
     """
 
     CREATED = "created"
@@ -62,105 +64,6 @@ class ExecutionStatus(str, enum.Enum):
             return cls(value)
         except ValueError:
             return None
-
-
-def _optional_int(payload: dict[str, Any], key: str) -> int | None:
-    value = payload.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"counts.{key} should be a finite number, got {value!r:.60}")
-    return int(value)
-
-
-@dataclass(frozen=True)
-class ExecutionCounts:
-    """Record counts of an execution; each is None when this API version does not report it."""
-
-    insert: int | None = None
-    update: int | None = None
-    delete: int | None = None
-    upserts: int | None = None
-    error: int | None = None
-    warnings: int | None = None
-    total: int | None = None
-
-    @classmethod
-    def from_api(cls, payload: Any) -> ExecutionCounts:
-        if payload is None:
-            return cls()
-        payload = json_object(payload, "counts")
-        return cls(
-            insert=_optional_int(payload, "insert"),
-            update=_optional_int(payload, "update"),
-            delete=_optional_int(payload, "delete"),
-            upserts=_optional_int(payload, "upserts"),
-            error=_optional_int(payload, "error"),
-            warnings=_optional_int(payload, "warnings"),
-            total=_optional_int(payload, "total"),
-        )
-
-    def to_dict(self) -> dict[str, int | None]:
-        return {
-            "insert": self.insert,
-            "update": self.update,
-            "delete": self.delete,
-            "upserts": self.upserts,
-            "error": self.error,
-            "warnings": self.warnings,
-            "total": self.total,
-        }
-
-    def describe(self) -> str:
-        """Short text for a log line: only the counts the API reported."""
-        parts = [f"{name}={value}" for name, value in self.to_dict().items() if value is not None]
-        return ", ".join(parts) if parts else "no counts yet"
-
-
-@dataclass(frozen=True)
-class SchemaStatus:
-    """One schema (table) of a bulk execution: the SDK's ``BulkSyncSchemaExecution``.
-
-    Polytomic names the schema in ``schema`` (there is no ``name`` key); ``output_name`` is the table it
-    writes to, used as the name when ``schema`` is missing.
-    """
-
-    schema: str
-    output_name: str | None = None
-    status: str | None = None
-    status_message: str | None = None
-    record_count: int | None = None
-    error_count: int | None = None
-    warning_count: int | None = None
-
-    @classmethod
-    def from_api(cls, payload: Any) -> SchemaStatus:
-        payload = json_object(payload, "schema")
-
-        def text(key: str, limit: int = MAX_MESSAGE_CHARS) -> str | None:
-            value = payload.get(key)
-            return truncate(value, limit) if isinstance(value, str) and value else None
-
-        return cls(
-            schema=text("schema") or text("output_name") or "?",
-            output_name=text("output_name"),
-            status=text("status", MAX_STATUS_CHARS),
-            status_message=text("status_message"),
-            record_count=_optional_int(payload, "record_count"),
-            error_count=_optional_int(payload, "error_count"),
-            warning_count=_optional_int(payload, "warning_count"),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": truncate(self.schema, 200),
-            "output_name": truncate(self.output_name, 200) if self.output_name else None,
-            "status": self.status,
-            "status_message": truncate(self.status_message, 200) if self.status_message else None,
-            "record_count": self.record_count,
-            "error_count": self.error_count,
-            "warning_count": self.warning_count,
-        }
 
 
 @dataclass(frozen=True)
@@ -189,7 +92,9 @@ class Execution:
         status = payload.get("status")
         if not isinstance(execution_id, str) or not execution_id:
             raise ValueError("execution has no id")
-        if len(execution_id) > 64 or not execution_id.isprintable() or any(c.isspace() for c in execution_id):
+        # A printable string's only possible whitespace is the ASCII space (every other whitespace character is
+        # a control or separator, so not printable): one ``in`` instead of a generator over every character.
+        if len(execution_id) > 64 or not execution_id.isprintable() or " " in execution_id:
             raise ValueError(f"execution id {execution_id!r:.80} is not an id")
         if not isinstance(status, str) or not status:
             raise ValueError(f"execution {execution_id} has no status")
@@ -202,9 +107,9 @@ class Execution:
         counts = ExecutionCounts.from_api(payload.get("counts"))
         if payload.get("counts") is None and any(key in payload for key in ("record_count", "error_count")):
             counts = ExecutionCounts(
-                error=_optional_int(payload, "error_count"),
-                warnings=_optional_int(payload, "warning_count"),
-                total=_optional_int(payload, "record_count"),
+                error=optional_count(payload, "error_count"),
+                warnings=optional_count(payload, "warning_count"),
+                total=optional_count(payload, "record_count"),
             )
         message = payload.get("status_message")
         if not errors and isinstance(message, str) and message:

@@ -1,8 +1,9 @@
 """Naming a sync in what users read: ``Polytomic sync 'Orders to Salesforce' (248df4b7-…)``. No I/O.
 
 Every message about a sync names it as ``Polytomic sync {id}`` or ``Polytomic bulk sync {id}``
-(:mod:`airflow_provider_polytomic.core.watch`); once the sync's definition is known, :func:`name_sync` puts
-its name in front of the id, in that one place.
+(:mod:`airflow_provider_polytomic.core.status`, which says what a status means, and
+:mod:`airflow_provider_polytomic.core.watch`, which execution is judged); once the sync's definition is known,
+:func:`name_sync` puts its name in front of the id, in that one place.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
+from airflow_provider_polytomic.core.naming import name_sync
 
 #: Longest pause between polls while Polytomic keeps failing transiently.
 MAX_ERROR_BACKOFF = 600.0
@@ -63,7 +64,10 @@ class PollErrors:
         return f" Polytomic was failing: the last {self.failures} poll(s) in a row failed, the last with: {self.last}"
 
 
-def timed_out(sync_id: str, *, limit: float | None = None, errors: PollErrors | None = None) -> str:
+def timed_out(
+    sync_id: str, *, limit: float | None = None, errors: PollErrors | None = None, sync_name: str | None = None
+) -> str:
     """The one timeout message, for a trigger's deadline, a deferral's timeout and a worker's wait alike."""
     within = f" (time limit {limit:.0f} s)" if limit is not None else ""
-    return f"Timed out waiting for Polytomic sync {sync_id}{within}.{errors.describe() if errors else ''}"
+    message = f"Timed out waiting for Polytomic sync {sync_id}{within}."
+    return name_sync(message, sync_id, sync_name) + (errors.describe() if errors else "")

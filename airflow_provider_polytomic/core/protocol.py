@@ -13,8 +13,9 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, Unpack
 
+from airflow_provider_polytomic.core.bulk_start import BulkStartOptions, start_body
 from airflow_provider_polytomic.core.clock import ServerClock
 from airflow_provider_polytomic.core.config import ClientConfig
 from airflow_provider_polytomic.core.constants import SyncKind
@@ -231,43 +232,9 @@ def start_sync(
     return _start(sync_id, SyncKind.MODEL, body, idempotency_key)
 
 
-BULK_FETCH_MODES = ("none", "incremental", "full")
-BULK_RESYNC_MODES = ("refetch", "resync", "rebuild")
-
-
-BULK_TEST_WITH_RESYNC = (
-    "A bulk sync start cannot be both a test run and a resync: Polytomic refuses test=True with a resync_mode "
-    "(HTTP 400, mutually exclusive). Drop one of them."
-)
-
-
-def start_bulk_sync(
-    sync_id: str,
-    *,
-    idempotency_key: str,
-    fetch_mode: str | None = None,
-    resync_mode: str | None = None,
-    schemas: list[str] | None = None,
-    test: bool = False,
-) -> ApiCall[Execution]:
-    """``POST /api/bulk/syncs/{id}/executions``; options left None (and ``test=False``) are not sent, so
-    Polytomic's defaults apply. ``test`` and ``resync_mode`` are mutually exclusive (Polytomic answers 400)."""
-    for name, value, allowed in (
-        ("fetch_mode", fetch_mode, BULK_FETCH_MODES),
-        ("resync_mode", resync_mode, BULK_RESYNC_MODES),
-    ):
-        if value is not None and value not in allowed:
-            raise PolytomicConfigError(f"Bulk sync {name} must be one of {', '.join(allowed)}; got {value!r:.40}.")
-    if test and resync_mode is not None:
-        raise PolytomicConfigError(BULK_TEST_WITH_RESYNC)
-    body: dict[str, Any] = {"test": True} if test else {}
-    if fetch_mode is not None:
-        body["fetch_mode"] = fetch_mode
-    if resync_mode is not None:
-        body["resync_mode"] = resync_mode
-    if schemas:
-        body["schemas"] = list(schemas)
-    return _start(sync_id, SyncKind.BULK, body, idempotency_key)
+def start_bulk_sync(sync_id: str, *, idempotency_key: str, **options: Unpack[BulkStartOptions]) -> ApiCall[Execution]:
+    """``POST /api/bulk/syncs/{id}/executions``, with the options :mod:`.bulk_start` defines and checks."""
+    return _start(sync_id, SyncKind.BULK, start_body(options), idempotency_key)
 
 
 def _start(sync_id: str, kind: SyncKind, body: dict[str, Any], idempotency_key: str) -> ApiCall[Execution]:

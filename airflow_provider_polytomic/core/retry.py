@@ -24,6 +24,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from airflow_provider_polytomic.core.defaults import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DELAY, MAX_BACKOFF
 from airflow_provider_polytomic.core.errors import is_transient
 
 if TYPE_CHECKING:
@@ -62,9 +63,9 @@ def replay_first(error: BaseException, send: Callable[..., Any]) -> Callable[...
 class RetryPolicy:
     """A bounded number of retries with capped exponential backoff (seconds)."""
 
-    max_retries: int = 4
-    initial_delay: float = 1.0
-    max_delay: float = 30.0
+    max_retries: int = DEFAULT_MAX_RETRIES
+    initial_delay: float = DEFAULT_RETRY_DELAY
+    max_delay: float = MAX_BACKOFF
     #: A longer ``Retry-After`` than this is cut to it, so one answer cannot park a task for hours.
     max_retry_after: float = MAX_RETRY_AFTER
 

@@ -9,7 +9,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_polytomic.core.models import Execution, ExecutionStatus, SyncKind
+from airflow_provider_polytomic.core.constants import SyncKind
+from airflow_provider_polytomic.core.models import Execution, ExecutionStatus
 from airflow_provider_polytomic.core.values import truncate
 
 S = ExecutionStatus
@@ -89,9 +90,17 @@ class Judgement:
     warn: bool = False
     #: The watch needs another request before it can judge (the next page of the executions list).
     again: bool = False
+    #: The sync's name, when the watch knows it: the summary carries it (after ``sync_id``), so a task resumed
+    #: from its trigger knows the name without asking Polytomic again.
+    sync_name: str | None = None
 
     def summary(self) -> dict[str, Any] | None:
-        return self.execution.summary(self.sync_id) if self.execution else None
+        if self.execution is None:
+            return None
+        summary = self.execution.summary(self.sync_id)
+        if self.sync_name is None:
+            return summary
+        return {"sync_id": summary.pop("sync_id"), "sync_name": self.sync_name, **summary}
 
 
 def classify(execution: Execution, kind: SyncKind) -> Ending | None:

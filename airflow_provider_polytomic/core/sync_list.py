@@ -27,7 +27,7 @@ from airflow_provider_polytomic.core.errors import (
     RequestContext,
 )
 from airflow_provider_polytomic.core.protocol import ApiCall
-from airflow_provider_polytomic.core.values import json_object, parse_timestamp, truncate
+from airflow_provider_polytomic.core.values import json_list, json_object, parse_timestamp, truncate
 
 #: Items per page asked for (Polytomic's default and maximum).
 PAGE_LIMIT = 50
@@ -90,10 +90,7 @@ class SyncListPage:
     @classmethod
     def from_document(cls, document: Any) -> SyncListPage:
         document = json_object(document, "sync list")
-        items = document.get("data")
-        items = [] if items is None else items
-        if not isinstance(items, list):
-            raise ValueError("data should be a list of syncs")
+        items = json_list(document.get("data"), "data (the syncs)")
         pagination = document.get("pagination") or {}
         token = pagination.get("next_page_token") if isinstance(pagination, dict) else None
         return cls(

@@ -22,7 +22,7 @@ import ipaddress
 import os
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from urllib.parse import unquote, urlsplit
 
 from airflow_provider_polytomic.core.config import ClientConfig
@@ -42,6 +42,11 @@ READ_CHUNK = 64 * 1024
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 
 
+#: Marks a :class:`Route` field that each request applies by itself: connections opened for one route may serve
+#: another that differs only in such fields. Every other field (a new trust setting too) keeps routes apart.
+PER_REQUEST = "per_request"
+
+
 @dataclass(frozen=True)
 class Route:
     """What a transport needs to reach the connection's host: proxy, TLS trust, bounds."""
@@ -53,11 +58,21 @@ class Route:
     #: False: no certificate checks (extra ``verify=false``); else the CA bundle file or directory.
     ca_bundle: str | None = None
     verify: bool = True
-    timeout: float = 30.0
-    max_response_bytes: int = MAX_RESPONSE_BYTES
+    timeout: float = field(default=30.0, metadata={PER_REQUEST: True})
+    max_response_bytes: int = field(default=MAX_RESPONSE_BYTES, metadata={PER_REQUEST: True})
 
-    #: The proxy URL as the user wrote it (credentials included), for ``requests``, which builds the same header.
-    proxy_as_given: str | None = field(default=None, repr=False)
+    #: The proxy URL as the user wrote it (credentials included), for ``requests``, which builds the same header;
+    #: ``proxy`` and ``proxy_headers`` say the same to a pool.
+    proxy_as_given: str | None = field(default=None, repr=False, metadata={PER_REQUEST: True})
+
+    def connection_settings(self) -> tuple[object, ...]:
+        """Every setting an open connection depends on (all fields but the per-request ones), hashable."""
+        return tuple(
+            tuple(sorted(value.items())) if isinstance(value, Mapping) else value
+            for item in fields(self)
+            if not item.metadata.get(PER_REQUEST)
+            for value in (getattr(self, item.name),)
+        )
 
 
 def route_for(config: ClientConfig, environ: Mapping[str, str] | None = None) -> Route:

@@ -40,5 +40,14 @@ def json_object(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
+def json_list(value: Any, what: str) -> list[Any]:
+    """A JSON array member (null or absent reads as empty)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise PayloadError(f"{what} should be a list, got {type(value).__name__}")
+    return value
+
+
 def truncate(text: str, limit: int = SUMMARY_MAX_ERROR_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from airflow_provider_polytomic.core.bounds import MAX_POLL_INTERVAL, bounded_number
+from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
-from airflow_provider_polytomic.core.models import SyncKind
+from airflow_provider_polytomic.core.naming import name_sync
 from airflow_provider_polytomic.core.status import Judgement
 
 #: Seconds without a line after which a waiting trigger says it is still waiting.
@@ -89,6 +90,7 @@ class WaitLog:
             what += ": its current execution, else its last one"
         if watch.get("completed_after") and not watch.get("execution_id"):
             what += f", if created after {watch['completed_after']}"
+        what = name_sync(what, sync_id, watch.get("sync_name"))  # as every later line names it
         return (
             f"Waiting for {what}. Polling every {poll_interval:g} s; logging each change, else a line every "
             f"{self.every:g} s. Waited {self.waited(now):.0f} s."

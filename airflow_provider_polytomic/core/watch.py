@@ -33,15 +33,16 @@ from typing import Any
 
 from airflow_provider_polytomic.core import protocol
 from airflow_provider_polytomic.core.clock import ServerClock, on_polytomic_clock
+from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
 from airflow_provider_polytomic.core.ids import validate_id
 from airflow_provider_polytomic.core.models import (
     Execution,
     ExecutionPage,
-    SyncKind,
     SyncStatus,
     finished_at,
 )
+from airflow_provider_polytomic.core.naming import name_sync
 from airflow_provider_polytomic.core.scan import NewestFirstScan
 from airflow_provider_polytomic.core.status import Judgement, Verdict, finished, judge, status_of
 from airflow_provider_polytomic.core.values import parse_timestamp
@@ -63,6 +64,9 @@ class SyncWatch:
     #: (:data:`IGNORABLE_OPTIONS`, :mod:`~airflow_provider_polytomic.core.trigger_args`).
     fail_on_record_errors: bool = field(default=True, metadata={"author": True})
     kind: SyncKind = SyncKind.MODEL
+    #: The sync's name, once the task has read it: every message of the watch (and of its trigger) names the
+    #: sync as ``Polytomic sync 'Orders' (248df4b7-…)``, the first line as the last. A hint for log lines only.
+    sync_name: str | None = field(default=None, metadata={"ignorable": True})
     #: An anchor on this process's clock (a reschedule-mode sensor's first poke), put on Polytomic's clock with
     #: the first answer. Never crosses to a trigger (``process``): a trigger is given ``anchor``.
     local_anchor: datetime | None = field(default=None, metadata={"process": True})
@@ -70,6 +74,11 @@ class SyncWatch:
     #: Polytomic's clock as the last answer showed it.
     _clock: ServerClock | None = field(default=None, repr=False)
     _unknown_seen: set[str] = field(default_factory=set, repr=False)
+    #: The last by-id call and what it was built from: a trigger polls the same execution every interval, and
+    #: the call is immutable, so it is built (and its ids checked) once, not on every poll.
+    _by_id: tuple[tuple[str, str, SyncKind], protocol.ApiCall[Any]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.kind = SyncKind(self.kind)
@@ -93,7 +102,10 @@ class SyncWatch:
 
     def next_call(self) -> protocol.ApiCall[Any]:
         if self.execution_id:
-            return protocol.get_execution(self.sync_id, self.execution_id, self.kind)
+            built_from = (self.sync_id, self.execution_id, self.kind)
+            if self._by_id is None or self._by_id[0] != built_from:
+                self._by_id = (built_from, protocol.get_execution(*built_from))
+            return self._by_id[1]
         if self.anchor is not None or self.local_anchor is not None:
             token = self._scan.page_token if self._scan is not None else None
             return protocol.list_executions(self.sync_id, page_token=token, kind=self.kind)
@@ -105,6 +117,14 @@ class SyncWatch:
         return on_polytomic_clock(datetime.now(timezone.utc), self._clock)
 
     def observe(self, answer: Execution | SyncStatus | ExecutionPage) -> Judgement:
+        judgement = self._observe(answer)
+        if self.sync_name is None:
+            return judgement
+        return replace(
+            judgement, message=name_sync(judgement.message, self.sync_id, self.sync_name), sync_name=self.sync_name
+        )
+
+    def _observe(self, answer: Execution | SyncStatus | ExecutionPage) -> Judgement:
         if isinstance(answer, (SyncStatus, ExecutionPage)) and answer.clock is not None:
             self._clock = answer.clock
         if isinstance(answer, ExecutionPage):
@@ -202,6 +222,20 @@ IGNORABLE_OPTIONS = tuple(item.name for item in fields(SyncWatch) if item.metada
 _TIMESTAMPS = frozenset(item.name for item in fields(SyncWatch) if "datetime" in str(item.type))
 _FLAGS = frozenset(item.name for item in fields(SyncWatch) if str(item.type) == "bool")
 _KINDS = frozenset(item.name for item in fields(SyncWatch) if "SyncKind" in str(item.type))
+
+
+def completed_after_instant(value: datetime | str | None) -> datetime | None:
+    """A DAG author's ``completed_after`` (a datetime, naive meaning UTC, or ISO 8601 text; empty is none)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    try:
+        return parse_timestamp(str(value))
+    except ValueError:
+        raise PolytomicConfigError(
+            f"completed_after must be a datetime or an ISO 8601 string, got {value!r:.100}."
+        ) from None
 
 
 def checked_options(state: dict[str, Any]) -> dict[str, Any]:

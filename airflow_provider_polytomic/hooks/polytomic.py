@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import requests
 from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
@@ -12,9 +12,10 @@ from tenacity import RetryCallState
 
 from airflow_provider_polytomic import connection_form
 from airflow_provider_polytomic.core import definitions, protocol, sync_list, transport
+from airflow_provider_polytomic.core.bulk_start import BulkStartOptions
 from airflow_provider_polytomic.core.config import ClientConfig, connection_not_defined
 from airflow_provider_polytomic.core.console_log import ConsoleLog, get_console_log
-from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID
+from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.definitions import (
     BulkSyncDefinition,
     ConnectionDefinition,
@@ -23,7 +24,7 @@ from airflow_provider_polytomic.core.definitions import (
 )
 from airflow_provider_polytomic.core.errors import PolytomicError
 from airflow_provider_polytomic.core.identity import Identity, get_identity
-from airflow_provider_polytomic.core.models import Execution, SyncKind, SyncStatus
+from airflow_provider_polytomic.core.models import Execution, SyncStatus
 from airflow_provider_polytomic.core.protocol import ApiCall
 from airflow_provider_polytomic.core.sync_list import SyncListItem
 from airflow_provider_polytomic.hooks.deadline import Deadline, DeadlineAdapter
@@ -122,27 +123,10 @@ class PolytomicHook(BaseHook):
             )
         )
 
-    def start_bulk_sync(
-        self,
-        sync_id: str,
-        *,
-        idempotency_key: str,
-        fetch_mode: str | None = None,
-        resync_mode: str | None = None,
-        schemas: list[str] | None = None,
-        test: bool = False,
-    ) -> Execution:
-        """``POST /api/bulk/syncs/{sync_id}/executions``; the same idempotency as :meth:`start_sync`."""
-        return self.run(
-            protocol.start_bulk_sync(
-                sync_id,
-                idempotency_key=idempotency_key,
-                fetch_mode=fetch_mode,
-                resync_mode=resync_mode,
-                schemas=schemas,
-                test=test,
-            )
-        )
+    def start_bulk_sync(self, sync_id: str, *, idempotency_key: str, **options: Unpack[BulkStartOptions]) -> Execution:
+        """``POST /api/bulk/syncs/{sync_id}/executions``; the same idempotency as :meth:`start_sync`. The options
+        (``fetch_mode``, ``resync_mode``, ``schemas``, ``test``) are :class:`~.core.bulk_start.BulkStartOptions`."""
+        return self.run(protocol.start_bulk_sync(sync_id, idempotency_key=idempotency_key, **options))
 
     def cancel_execution(self, sync_id: str, execution_id: str, kind: SyncKind = SyncKind.MODEL) -> str:
         """``POST .../syncs/{sync_id}/executions/{execution_id}/cancel``; Polytomic's message."""

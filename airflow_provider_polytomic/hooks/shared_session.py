@@ -5,9 +5,10 @@ TCP and TLS handshake and each waiting trigger a TLS connection's buffers. Inste
 
 - **One pool per event loop and route** (scheme, host, port, TLS trust, proxy): every Polytomic trigger whose
   connection reaches Polytomic the same way uses one ``aiohttp`` session, at most ``max_connections``
-  connections (a connection extra, default :data:`DEFAULT_MAX_CONNECTIONS`). It holds no credentials (each
-  request carries its own ``Authorization``) and keeps no cookies. It is closed when its last user leaves; a
-  cancelled trigger leaves like any other. Sessions never cross event loops (tests and ``dag.test`` run several).
+  connections (a connection extra, default :data:`.core.defaults.DEFAULT_MAX_CONNECTIONS`). It holds no
+  credentials (each request carries its own ``Authorization``) and keeps no cookies. It is closed when its last
+  user leaves; a cancelled trigger leaves like any other. Sessions never cross event loops (tests and
+  ``dag.test`` run several).
 - **Coalesced reads**: identical GETs (same connection and key, same URL) share one request while it is in
   flight, and its answer may serve other waiters for ``max_age`` seconds (the status trigger uses half its poll
   interval). A waiter never gets an answer older than the one it was last given.
@@ -26,7 +27,6 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from airflow_provider_polytomic.core import transport
-from airflow_provider_polytomic.core.config import DEFAULT_MAX_CONNECTIONS as DEFAULT_MAX_CONNECTIONS
 from airflow_provider_polytomic.core.config import ClientConfig
 
 T = TypeVar("T")
@@ -54,18 +54,10 @@ _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...
 
 
 def pool_key(config: ClientConfig, route: transport.Route) -> tuple[Any, ...]:
-    """Connections are shared only between users that reach Polytomic identically."""
+    """Connections are shared only between users that reach Polytomic identically: the same origin, pool size
+    and every connection setting of the route (derived from it, so a new setting cannot be shared by mistake)."""
     origin = urlsplit(config.base_url)
-    return (
-        origin.scheme,
-        origin.hostname,
-        origin.port,
-        route.verify,
-        route.ca_bundle,
-        route.proxy,
-        tuple(sorted(route.proxy_headers.items())),
-        config.max_connections,
-    )
+    return (origin.scheme, origin.hostname, origin.port, config.max_connections, *route.connection_settings())
 
 
 def acquire(config: ClientConfig, route: transport.Route) -> SharedSession:

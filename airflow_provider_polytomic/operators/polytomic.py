@@ -9,17 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTaskTimeout, BaseOperator, conf
 
-from airflow_provider_polytomic.console_output import check_console_log
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConflictError, PolytomicError
 from airflow_provider_polytomic.links.polytomic import PolytomicSyncLink
 from airflow_provider_polytomic.polytomic_task import PolytomicTask
-from airflow_provider_polytomic.sync_reference import check_sync_reference
+from airflow_provider_polytomic.sync_reference import own_xcom
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
+    from airflow_provider_polytomic.core.bulk_start import BulkStartOptions
     from airflow_provider_polytomic.core.models import Execution
     from airflow_provider_polytomic.execution_wait import ExecutionWait
 
@@ -59,11 +59,9 @@ class _PolytomicStartOperator(PolytomicTask, BaseOperator):
         super().__init__(**kwargs)
         if if_running not in IF_RUNNING:
             raise ValueError(f"if_running must be one of {IF_RUNNING}, got {if_running!r}")
-        check_sync_reference(self.task_id, sync_id, sync_name)
-        self.sync_id = sync_id
-        self.sync_name = sync_name
-        self.console_log = check_console_log(self.task_id, console_log)
-        self.polytomic_conn_id = polytomic_conn_id
+        self._take_sync(
+            sync_id=sync_id, sync_name=sync_name, polytomic_conn_id=polytomic_conn_id, console_log=console_log
+        )
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = checked_interval(poll_interval, f"{type(self).__name__} '{self.task_id}': poll_interval")
@@ -77,27 +75,19 @@ class _PolytomicStartOperator(PolytomicTask, BaseOperator):
 
     def _wait_for(self) -> ExecutionWait:
         """The wait, built from this task's own parameters."""
-        from airflow_provider_polytomic.execution_wait import build_wait, time_limit
+        from airflow_provider_polytomic.execution_wait import time_limit
 
         if self._waiting is None:
-            self._waiting = build_wait(
-                hook=self.hook,
-                kind=self.sync_kind,
-                sync_id=self.sync_id,
-                resolved_name=self._sync().resolved_name,
+            self._waiting = self._new_wait(
                 author_options={"fail_on_record_errors": self.fail_on_record_errors},
                 limit=time_limit(self.timeout, self.execution_timeout),
-                console_log=self.console_log,
-                fetch_while_waiting=not self.deferrable,
+                fetch_while_waiting=True,  # one process, or a check before deferring: the trigger carries it on
                 cursor_store=None,  # one process per wait (or a trigger): the cursor lasts the instance
-                log=self.log,
             )
         return self._waiting
 
     def _start_run(self, sync_id: str, idempotency_key: str) -> Execution:
         raise NotImplementedError
-
-    # -- start --------------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_polytomic.core.ids import validate_id
@@ -156,8 +146,6 @@ class _PolytomicStartOperator(PolytomicTask, BaseOperator):
         self.log.info("Started Polytomic sync %s: execution %s (Idempotency-Key %s).", sync_id, execution.id, key)
         return execution
 
-    # -- wait ---------------------------------------------------------------------------------------------
-
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume from the trigger: the same outcomes and return value as waiting in the worker."""
         try:
@@ -181,12 +169,8 @@ class _PolytomicStartOperator(PolytomicTask, BaseOperator):
         return super().resume_execution(next_method, next_kwargs, context)
 
     def _started_before_deferral(self, context: Context) -> str | None:
-        ti: Any = context["ti"]
-        map_index = ti.map_index if ti.map_index is not None and ti.map_index >= 0 else None
-        started = ti.xcom_pull(task_ids=ti.task_id, key=STARTED_XCOM_KEY, map_indexes=map_index)
+        started = own_xcom(context, STARTED_XCOM_KEY)
         return started if isinstance(started, str) else None
-
-    # -- cancel -------------------------------------------------------------------------------------------
 
     def on_kill(self) -> None:
         self._cancel("the task was killed")
@@ -210,22 +194,14 @@ class _PolytomicStartOperator(PolytomicTask, BaseOperator):
 class PolytomicStartSyncOperator(_PolytomicStartOperator):
     """Starts a run of a Polytomic model sync and (by default) waits until it ends, like the sensor.
 
-    Safe across retries: the start carries an ``Idempotency-Key`` derived from the task instance (DAG id, run
-    id, task id, map index — not the try number), so a retry after a worker crash gets back the run it already
-    started instead of starting a second one. Polytomic keeps a key for at least 24 hours, which also means
-    that clearing the task within that time attaches to the same run; pass your own ``idempotency_key``
-    (templated, e.g. including ``{{ ti.try_number }}``) to start afresh on every try.
-
-    When a run is already going (HTTP 409): ``if_running="attach"`` waits for that run instead (it is not
-    canceled on kill, since this task did not start it); ``"fail"`` fails the task.
-
-    Outcomes and return value are the sensor's: ``completed`` succeeds (unless ``fail_on_record_errors`` and the
-    run reports record errors); ``failed``, ``canceled`` and ``interrupted`` fail the task without using its
-    retries. The execution id is pushed to XCom (key ``execution_id``) as soon as the run exists, so other
-    tasks can follow it. With ``wait_for_completion=False`` the task returns right after the start.
-
-    ``timeout`` (seconds, capped by ``execution_timeout``) bounds the wait; when it passes, or when the task is
-    killed, the run this task started is canceled (unless ``cancel_on_kill=False``) and the task fails.
+    - Safe across retries: the start's ``Idempotency-Key`` comes from the task instance (DAG id, run id, task id,
+      map index; not the try number), so a retry gets back the run it started. Polytomic keeps a key 24 hours or
+      more, so a clear within that time attaches to the same run; a templated ``idempotency_key`` (e.g. with
+      ``{{ ti.try_number }}``) starts afresh on every try.
+    - A run already going (HTTP 409): ``if_running="attach"`` waits for it (never canceling it), ``"fail"`` fails.
+    - The sensor's outcomes and return value; the execution id goes to XCom (key ``execution_id``) at once.
+    - ``timeout`` (seconds, capped by ``execution_timeout``) bounds the wait; then, or when the task is killed,
+      the run this task started is canceled (unless ``cancel_on_kill=False``) and the task fails.
 
     :param sync_id: The model sync (a UUID). Templated.
     :param sync_name: Instead of ``sync_id``: the sync's exact name, looked up in the worker when the task runs.
@@ -294,22 +270,24 @@ class PolytomicStartBulkSyncOperator(_PolytomicStartOperator):
         test: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(sync_id=sync_id, **kwargs)
-        if test and resync_mode is not None:
-            from airflow_provider_polytomic.core.protocol import BULK_TEST_WITH_RESYNC
+        from airflow_provider_polytomic.core.bulk_start import conflict
 
-            raise ValueError(f"{self.task_id}: {BULK_TEST_WITH_RESYNC}")
+        super().__init__(sync_id=sync_id, **kwargs)
         self.fetch_mode = fetch_mode
         self.resync_mode = resync_mode
         self.schemas = schemas
         self.test = test
+        refused = conflict(self._options())
+        if refused is not None:
+            raise ValueError(f"{self.task_id}: {refused}")
+
+    def _options(self) -> BulkStartOptions:
+        """The start's options as the task has them (``schemas`` rendered, once the task runs)."""
+        from airflow_provider_polytomic.core.bulk_start import BulkStartOptions
+
+        return BulkStartOptions(
+            fetch_mode=self.fetch_mode, resync_mode=self.resync_mode, schemas=self.schemas, test=self.test
+        )
 
     def _start_run(self, sync_id: str, idempotency_key: str) -> Execution:
-        return self.hook.start_bulk_sync(
-            sync_id,
-            idempotency_key=idempotency_key,
-            fetch_mode=self.fetch_mode,
-            resync_mode=self.resync_mode,
-            schemas=self.schemas,
-            test=self.test,
-        )
+        return self.hook.start_bulk_sync(sync_id, idempotency_key=idempotency_key, **self._options())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
@@ -17,13 +17,10 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from airflow_provider_polytomic.console_output import check_console_log
 from airflow_provider_polytomic.core.bounds import poll_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
-from airflow_provider_polytomic.core.errors import PolytomicConfigError
 from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY, PolytomicSyncLink
 from airflow_provider_polytomic.polytomic_task import PolytomicTask
-from airflow_provider_polytomic.sync_reference import check_sync_reference
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -106,11 +103,9 @@ class PolytomicSyncStatusSensor(PolytomicTask, BaseSensorOperator):
     ) -> None:
         super().__init__(**kwargs)
         poll_interval(self.poke_interval, f"{type(self).__name__} '{self.task_id}': poke_interval")
-        check_sync_reference(self.task_id, sync_id, sync_name)
-        self.sync_id = sync_id
-        self.sync_name = sync_name
-        self.console_log = check_console_log(self.task_id, console_log)
-        self.polytomic_conn_id = polytomic_conn_id
+        self._take_sync(
+            sync_id=sync_id, sync_name=sync_name, polytomic_conn_id=polytomic_conn_id, console_log=console_log
+        )
         self.execution_id = execution_id
         self.completed_after = completed_after
         self.fail_on_record_errors = fail_on_record_errors
@@ -133,22 +128,19 @@ class PolytomicSyncStatusSensor(PolytomicTask, BaseSensorOperator):
 
     def _wait_for(self, context: Context) -> ExecutionWait:
         """The wait, built from this task's own parameters (once per instance: a poke-mode try keeps it)."""
-        from airflow_provider_polytomic.execution_wait import build_wait, time_limit
-        from airflow_provider_polytomic.followed_execution import state_store
+        from airflow_provider_polytomic.execution_wait import time_limit
+        from airflow_provider_polytomic.task_state_store import TaskStateStore
 
         if self._waiting is None:
-            self._waiting = build_wait(
-                hook=self.hook,
-                kind=self.sync_kind,
-                sync_id=self.sync_id,
-                resolved_name=self._sync().resolved_name,
+            followed = self._follow()  # read first (recall), so the wait knows what the store kept
+            self._waiting = self._new_wait(
                 author_options={"fail_on_record_errors": self.fail_on_record_errors},
                 limit=time_limit(self.timeout, self.execution_timeout),
-                console_log=self.console_log,
-                fetch_while_waiting=not (self.reschedule or self.deferrable),
-                cursor_store=state_store(context) if self.reschedule else None,
-                log=self.log,
+                # The name once per try (see TaskLineage): a reschedule poke reads it only for the store to keep.
+                fetch_while_waiting=not self.reschedule or (followed.name_kept and not followed.name_tried),
+                cursor_store=TaskStateStore.of(context, self.log) if self.reschedule else None,
             )
+            self._waiting.names.known_name = followed.kept_name
         return self._waiting
 
     # -- poke and reschedule ------------------------------------------------------------------------------
@@ -161,8 +153,9 @@ class PolytomicSyncStatusSensor(PolytomicTask, BaseSensorOperator):
             self._watch = self._new_watch(anchor, context)
             self._wait_for(context).since = anchor.timestamp() if anchor else time.time()
         # Transient trouble is waited out: the sensor's timeout bounds how long this may last.
-        summary = self._wait_for(context).poke(self._watch, "Trying again at the next poke.")
-        self._follow().remember(context, self._watch)
+        waiting = self._wait_for(context)
+        summary = waiting.poke(self._watch, "Trying again at the next poke.")
+        self._follow().remember(context, self._watch, waiting.names.sync_name(fetch=False))
         if summary is None:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._publish(context, summary))
@@ -185,7 +178,7 @@ class PolytomicSyncStatusSensor(PolytomicTask, BaseSensorOperator):
             summary = waiting.poke(watch, "The trigger will keep trying.")
             if summary is not None:
                 return self._publish(context, summary)  # already finished: no deferral
-            self._follow().remember(context, watch)
+            self._follow().remember(context, watch, waiting.names.sync_name(fetch=False))
             remaining = (waiting.limit or 0.0) - (time.monotonic() - started)
             if remaining <= 0:
                 raise AirflowSensorTimeout(timed_out(watch.sync_id, limit=waiting.limit))
@@ -222,32 +215,19 @@ class PolytomicSyncStatusSensor(PolytomicTask, BaseSensorOperator):
         """The watch for this try: ``execution_id`` if given, else the one an earlier try followed, else the
         sync's current one (or the anchored look-up)."""
         from airflow_provider_polytomic.core.ids import validate_id
+        from airflow_provider_polytomic.core.watch import completed_after_instant
 
         remembered = None
         if not self.execution_id:
-            remembered = self._follow().recall(context, validate_id(self.sync_id, "sync id"))
+            sync_id = validate_id(self.sync_id, "sync id")
+            remembered = self._follow().recall(context, sync_id, self._sync().resolved_name)
         return self._wait_for(context).watch(
             self.sync_id,
             execution_id=self.execution_id or remembered,
-            completed_after=self._completed_after(),
+            completed_after=completed_after_instant(self.completed_after),
             # Airflow's time: the watch puts it on Polytomic's clock before comparing (core/clock.py).
             local_anchor=None if remembered else anchor,
         )
-
-    def _completed_after(self) -> datetime | None:
-        from airflow_provider_polytomic.core.values import parse_timestamp
-
-        value = self.completed_after
-        if value is None or value == "":
-            return None
-        if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        try:
-            return parse_timestamp(str(value))
-        except ValueError:
-            raise PolytomicConfigError(
-                f"completed_after must be a datetime or an ISO 8601 string, got {value!r:.100}."
-            ) from None
 
     def _first_reschedule_date(self, context: Context) -> datetime | None:
         """When this try's first poke ran, if this is a later poke in reschedule mode; None otherwise."""
@@ -266,9 +246,9 @@ class PolytomicSyncStatusSensor(PolytomicTask, BaseSensorOperator):
     def _forget(self, context: Context) -> None:
         """The wait ended: what it kept in the task state store goes (the name's resolution, the console
         cursor, the followed execution)."""
-        from airflow_provider_polytomic.followed_execution import state_store
+        from airflow_provider_polytomic.task_state_store import TaskStateStore
 
-        store = state_store(context)
+        store = TaskStateStore.of(context, self.log)
         if self._reference is not None:
             self._reference.forget(store)
         if self._waiting is not None:

@@ -1,17 +1,44 @@
-"""``python -m airflow_provider_polytomic.testing --port 8765 --scenario FILE``: run the emulator."""
+"""``python -m airflow_provider_polytomic.testing --port 8765 --scenario FILE``: run the emulator.
+
+It logs one line per request it answers (``--quiet``: none); ``--help`` lists every scenario key, read from the
+JSON Schema, so the list cannot fall behind the format.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import signal
 import sys
+import textwrap
 import threading
 from typing import Any
 
 from airflow_provider_polytomic.testing.emulator import PolytomicEmulator
-from airflow_provider_polytomic.testing.scenario import SCHEMA_PATH, ScenarioError
+from airflow_provider_polytomic.testing.scenario import SCHEMA_PATH, ScenarioError, schema
+
+
+def _keys(rule: dict[str, Any], indent: str = "  ") -> list[str]:
+    """One line per key of ``rule`` (an object of the schema) and, indented, the keys of what it holds."""
+    lines = []
+    for key, item in rule.get("properties", {}).items():
+        inner = _resolved(item.get("items", item) if item.get("type") == "array" else item)
+        label = f"{key}[]" if item.get("type") == "array" else key
+        about = item.get("description") or inner.get("description") or ""
+        lines += textwrap.wrap(
+            f"{label:<26} {about}", 116, initial_indent=indent, subsequent_indent=indent + " " * 27
+        ) or [f"{indent}{label}"]
+        if inner.get("properties"):
+            lines += _keys(inner, indent + "  ")
+    return lines
+
+
+def _resolved(rule: dict[str, Any]) -> dict[str, Any]:
+    reference = rule.get("$ref")
+    found: dict[str, Any] = schema()["$defs"][reference.rsplit("/", 1)[-1]] if reference else rule
+    return found
 
 
 def _port(text: str) -> int:
@@ -28,11 +55,18 @@ def _port(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m airflow_provider_polytomic.testing",
-        description="Serve an emulated Polytomic API on 127.0.0.1 until interrupted.",
-        epilog=f"The scenario format is the JSON Schema {SCHEMA_PATH.name} in the package (--print-schema prints it).",
+        description="Serve an emulated Polytomic API on 127.0.0.1 until interrupted, logging each request.",
+        epilog="\n".join(
+            [
+                f"scenario keys (all optional; the JSON Schema {SCHEMA_PATH.name}, printed by --print-schema):",
+                *_keys(schema()),
+            ]
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--port", type=_port, default=0, help="port to listen on (0: pick a free one)")
-    parser.add_argument("--scenario", help="JSON scenario file: api_keys, deployment_keys, organization, syncs, faults")
+    parser.add_argument("--scenario", help="JSON scenario file (its keys are listed below)")
+    parser.add_argument("--quiet", action="store_true", help="do not log each request")
     parser.add_argument("--url-file", help="also write the URL to this file once serving")
     parser.add_argument("--print-schema", action="store_true", help="print the scenario's JSON Schema and exit")
     args = parser.parse_args(argv)
@@ -50,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
-        emulator = PolytomicEmulator(scenario, port=args.port).start()
+        log = None if args.quiet else functools.partial(print, flush=True)
+        emulator = PolytomicEmulator(scenario, port=args.port, log=log).start()
     except (ScenarioError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

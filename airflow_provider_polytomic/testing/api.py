@@ -1,12 +1,13 @@
 """The emulator's API: which endpoint a request reaches and what it answers (status and JSON document),
-before any fault. No HTTP here: ``PolytomicEmulator.handle`` calls :func:`answer`."""
+before any fault. No HTTP here, and no emulator: ``PolytomicEmulator.handle`` calls :func:`answer` with itself as the
+:class:`Account`."""
 
 from __future__ import annotations
 
 import base64
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from airflow_provider_polytomic.testing.documents import (
     connection_document,
@@ -20,8 +21,20 @@ from airflow_provider_polytomic.testing.documents import (
 from airflow_provider_polytomic.testing.listing import route as list_or_console_log
 from airflow_provider_polytomic.testing.script import EmulatedSync
 
-if TYPE_CHECKING:
-    from airflow_provider_polytomic.testing.emulator import PolytomicEmulator
+
+class Account(Protocol):
+    """What the API answers from: the emulated organization, its keys and what it holds (the emulator)."""
+
+    organization_id: str
+    organization_name: str
+    api_keys: set[str]
+    deployment_keys: dict[str, str]
+    syncs: dict[str, EmulatedSync]
+    connections: dict[str, dict[str, Any]]
+    models: dict[str, dict[str, Any]]
+    #: Held while the scripts are read or moved (the server answers from several threads).
+    lock: Any  # a threading.RLock
+
 
 BULK_FETCH_MODES = frozenset({"none", "incremental", "full"})
 BULK_RESYNC_MODES = frozenset({"refetch", "resync", "rebuild"})
@@ -38,7 +51,7 @@ _DEFINITION_PATH = re.compile(r"^/api/(?P<what>connections|models)/(?P<id>[^/]+)
 
 
 def answer(
-    emulator: PolytomicEmulator,
+    emulator: Account,
     method: str,
     path: str,
     query: dict[str, list[str]],
@@ -103,7 +116,7 @@ def _cancel(sync: EmulatedSync, execution_id: str | None) -> tuple[int, Any]:
     return 200, {"data": {"message": "cancellation requested"}}
 
 
-def _authenticated(emulator: PolytomicEmulator, authorization: str) -> bool:
+def _authenticated(emulator: Account, authorization: str) -> bool:
     scheme, _, credentials = authorization.partition(" ")
     if scheme == "Bearer":
         return credentials in emulator.api_keys
@@ -116,7 +129,7 @@ def _authenticated(emulator: PolytomicEmulator, authorization: str) -> bool:
     return False
 
 
-def _definition(emulator: PolytomicEmulator, what: str, item_id: str) -> tuple[int, Any]:
+def _definition(emulator: Account, what: str, item_id: str) -> tuple[int, Any]:
     if what == "connections":
         connection = emulator.connections.get(item_id)
         if connection is None:

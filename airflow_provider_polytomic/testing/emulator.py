@@ -15,13 +15,21 @@ import functools
 import json
 import re
 import threading
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
+from airflow_provider_polytomic.testing import request_log
 from airflow_provider_polytomic.testing.api import answer
 from airflow_provider_polytomic.testing.faults import Fault
-from airflow_provider_polytomic.testing.http_server import EmulatorRequestHandler, EmulatorServer, RecordedRequest
+from airflow_provider_polytomic.testing.http_server import (
+    Answer,
+    EmulatorRequestHandler,
+    EmulatorServer,
+    RecordedRequest,
+)
 from airflow_provider_polytomic.testing.scenario import validate
 from airflow_provider_polytomic.testing.script import EmulatedSync
 
@@ -42,11 +50,15 @@ class PolytomicEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         api_key: str = "emulator-api-key",
+        log: Callable[[str], None] | None = None,
     ) -> None:
         # Checked before anything is read from it: a list, a string or an "organization" that is not an object is
         # refused naming the key, never a raw AttributeError.
         scenario = {} if scenario is None else scenario
         validate(scenario)
+        #: Called with one line per request (``print`` to watch them; see ``request_log``). None: quiet,
+        #: the default here, since tests read :attr:`requests`; the command line logs unless ``--quiet``.
+        self.log = log
         self.host = host
         self.port = port
         self.api_keys = set(scenario.get("api_keys") or [api_key])
@@ -163,7 +175,7 @@ class PolytomicEmulator:
             raise OSError(
                 error.errno, f"The Polytomic emulator cannot listen on {self.host}:{self.port}: {why}."
             ) from error
-        server.emulator = self
+        server.backend = self
         self._server = server
         # A short poll interval: stop() waits for the serving loop to notice, once per test.
         serve = functools.partial(server.serve_forever, poll_interval=0.05)
@@ -194,3 +206,43 @@ class PolytomicEmulator:
     ) -> tuple[int, Any]:
         """What this emulator answers a request with (status, JSON document), before any fault."""
         return answer(self, method, path, query, headers, body)
+
+    def serve(self, request: RecordedRequest, headers: Mapping[str, str]) -> Answer:
+        """Record ``request``, apply the first fault that hits it (every fault that does counts the hit) and
+        answer; the answer is recorded before it is given, so a client reading the log right after finds it."""
+        with self.lock:
+            self.requests.append(request)  # on arrival, so the log keeps arrival order even with delays
+            hit = [item for item in self.faults if item.hits(request.method, request.path)]
+        fault = hit[0] if hit else None
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.seconds)
+        status: int | None
+        extra: dict[str, str] = {}
+        served = ""
+        if fault is None or not fault.answers_itself:
+            with self.lock:
+                if self.log is not None:  # what the read shows, before it moves the script
+                    served = request_log.served_before(self, request.method, request.path)
+                status, document = self.handle(request.method, request.path, request.query, headers, request.body)
+                if self.log is not None and not served:
+                    served = request_log.served_after(self, request.method, request.path, status)
+            payload = json.dumps(fault.rewrite(document) if fault else document).encode()
+        else:
+            status, payload, extra = fault.answer()
+        with self.lock:
+            for index in range(len(self.requests) - 1, -1, -1):
+                if self.requests[index] is request:
+                    self.requests[index] = replace(request, status=status)
+                    break
+        if self.log is not None:
+            self.log(request_log.line(request.method, request.path, status, fault, served))
+        if status is not None and fault is not None and fault.kind == "truncated":
+            return Answer(status, payload, {"Content-Length": "4096"}, close=True)
+        return Answer(status, payload, extra)
+
+    def record(self, request: RecordedRequest, note: str = "") -> None:
+        """Record a request the HTTP layer answered itself (``note``: why, for the request log)."""
+        with self.lock:
+            self.requests.append(request)
+        if self.log is not None:
+            self.log(request_log.line(request.method, request.path, request.status, None, note))

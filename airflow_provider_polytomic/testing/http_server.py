@@ -1,5 +1,6 @@
-"""The emulator's HTTP front end: a threading server on loopback that records each request, applies the
-faults that hit it, and answers with what the emulator decides."""
+"""The emulator's HTTP front end: a threading server on loopback that reads each request and writes the answer
+its :class:`Backend` decides. It knows HTTP only: which faults hit a request, what is recorded and what is
+answered are the emulator's (``emulator.py``), which depends on this module and never the other way round."""
 
 from __future__ import annotations
 
@@ -10,15 +11,12 @@ import socket
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_polytomic.testing.documents import error_document
-
-if TYPE_CHECKING:
-    from airflow_provider_polytomic.testing.emulator import PolytomicEmulator
 
 #: What Polytomic assumes, and echoes in ``X-Polytomic-Version``, when a request does not say.
 UNVERSIONED_API_VERSION = "2021-05-23"
@@ -44,11 +42,38 @@ class RecordedRequest:
     at: float = field(default_factory=time.monotonic)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What to write back: ``status`` None drops the connection without an answer; ``close`` closes it after."""
+
+    status: int | None
+    payload: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    close: bool = False
+
+
+class Backend(Protocol):
+    """What the server serves: the emulator, as far as HTTP needs to know it."""
+
+    @property
+    def clock_offset(self) -> float:
+        """Seconds the served clock (the ``Date`` header) is ahead of this machine's."""
+        ...
+
+    def serve(self, request: RecordedRequest, headers: Mapping[str, str]) -> Answer:
+        """Record ``request`` and decide its answer (``headers`` unredacted, for authentication)."""
+        ...
+
+    def record(self, request: RecordedRequest, note: str = "") -> None:
+        """Record a request the server refused by itself (``note``: why, for the request log)."""
+        ...
+
+
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128  # the default 5 drops connections when many clients start at once
-    emulator: PolytomicEmulator
+    backend: Backend
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], ConnectionError):
@@ -77,7 +102,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         # The Date header, on the emulated Polytomic's clock (its clock_offset).
-        when = (time.time() if timestamp is None else timestamp) + self.server.emulator.clock_offset
+        when = (time.time() if timestamp is None else timestamp) + self.server.backend.clock_offset
         return email.utils.formatdate(when, usegmt=True)
 
     def do_GET(self) -> None:
@@ -87,7 +112,6 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         self._serve("POST")
 
     def _serve(self, method: str) -> None:
-        emulator = self.server.emulator
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         length = _body_length(self.headers.get("Content-Length"))
@@ -101,43 +125,21 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             body = raw.decode("utf-8", "replace")
         headers = {name: value for name, value in self.headers.items()}
         record = RecordedRequest(method, parts.path, query, _redact(headers), body, None)
-        with emulator.lock:
-            emulator.requests.append(record)  # on arrival, so the log keeps arrival order even with delays
-            hit = [item for item in emulator.faults if item.hits(method, parts.path)]  # every fault counts
-        fault = hit[0] if hit else None
-        if fault is not None and fault.kind == "delay":
-            time.sleep(fault.seconds)
-        status: int | None
-        extra: dict[str, str] = {}
-        if fault is None or not fault.answers_itself:
-            with emulator.lock:
-                status, document = emulator.handle(method, parts.path, query, headers, body)
-            payload = json.dumps(fault.rewrite(document) if fault else document).encode()
-        else:
-            status, payload, extra = fault.answer()
-        # Record the answer before giving it, so a client that reads the log right after its answer finds it.
-        with emulator.lock:
-            for index in range(len(emulator.requests) - 1, -1, -1):
-                if emulator.requests[index] is record:
-                    emulator.requests[index] = replace(record, status=status)
-                    break
-        if status is None:
+        answer = self.server.backend.serve(record, headers)
+        if answer.status is not None:
+            self._answer(answer.status, answer.payload, answer.headers)
+        if answer.status is None or answer.close:
             self.close_connection = True
-        elif fault is not None and fault.kind == "truncated":
-            self._answer(status, payload, {"Content-Length": "4096"})
-            self.close_connection = True
-        else:
-            self._answer(status, payload, extra)
 
     def _refuse_length(self, method: str, path: str, query: dict[str, list[str]]) -> None:
         """A 400 for a ``Content-Length`` that is not a byte count the emulator will read. ``-1`` would read until
         the client hangs up and ``10**12`` until memory runs out: the body is left unread and the connection
         closed, since nothing says where the next request would start."""
         message = f"Content-Length must be a whole number of bytes from 0 to {MAX_REQUEST_BYTES}"
-        emulator = self.server.emulator
-        record = RecordedRequest(method, path, query, _redact(dict(self.headers.items())), None, 400)
-        with emulator.lock:
-            emulator.requests.append(record)
+        self.server.backend.record(
+            RecordedRequest(method, path, query, _redact(dict(self.headers.items())), None, 400),
+            "Content-Length refused",
+        )
         self._answer(400, json.dumps(error_document(400, message, "bad_request")).encode(), {"Connection": "close"})
         self.wfile.flush()
         self._drain()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_polytomic.testing.documents import error_document, rfc3339, sync_definition_document
 
 if TYPE_CHECKING:
-    from airflow_provider_polytomic.testing.emulator import PolytomicEmulator
+    from airflow_provider_polytomic.testing.api import Account
     from airflow_provider_polytomic.testing.script import EmulatedSync
 
 PAGE_LIMIT = 50
@@ -24,7 +24,7 @@ _CONSOLE_PATH = re.compile(r"^/api/(?P<bulk>bulk/)?syncs/(?P<sync>[^/]+)/executi
 _TOKEN_PREFIX = "emulated-page:"  # noqa: S105 - a page marker, not a credential
 
 
-def route(emulator: PolytomicEmulator, method: str, path: str, query: dict[str, list[str]]) -> tuple[int, Any] | None:
+def route(emulator: Account, method: str, path: str, query: dict[str, list[str]]) -> tuple[int, Any] | None:
     """The answer when the request is for a list or a console log; None for any other request."""
     if method != "GET":
         return None
@@ -59,7 +59,7 @@ def list_item_document(sync: EmulatedSync, organization_id: str) -> dict[str, An
     }
 
 
-def _list(emulator: PolytomicEmulator, kind: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+def _list(emulator: Account, kind: str, query: dict[str, list[str]]) -> tuple[int, Any]:
     with emulator.lock:
         syncs = [sync for sync in emulator.syncs.values() if sync.kind == kind]
     active = _one(query, "active")
@@ -100,7 +100,7 @@ def _offset(token: str | None) -> int:
 
 
 def _console(
-    emulator: PolytomicEmulator, kind: str, sync_id: str, execution_id: str, query: dict[str, list[str]]
+    emulator: Account, kind: str, sync_id: str, execution_id: str, query: dict[str, list[str]]
 ) -> tuple[int, Any]:
     sync = emulator.syncs.get(sync_id)
     if sync is None or sync.kind != kind:

@@ -1,4 +1,5 @@
-"""The triggerer's per-asset state store (Airflow 3.3+), as the asset watcher uses it: one JSON value, one key."""
+"""Where the asset watcher keeps its ledger: the triggerer's per-asset state store (Airflow 3.3+), one JSON value
+under one key, or (without one) memory only."""
 
 from __future__ import annotations
 
@@ -38,3 +39,37 @@ class AssetStateStore:
         except ValueError:
             for accessor in self._each():
                 await accessor.aset(key, value)
+
+
+class LedgerStore:
+    """The watcher's ledger under ``key`` in the asset state store, when the triggerer gives one (``accessors``);
+    without one every call is a no-op and the ledger lives in memory. A failed save never stops the watcher."""
+
+    def __init__(self, accessors: Any | None, key: str, log: Any) -> None:
+        self.store = AssetStateStore(accessors) if accessors is not None else None
+        self.key = key
+        self.log = log
+
+    async def load(self) -> CompletionLedger | None:
+        """The ledger saved before (a restart, a paused DAG), or None."""
+        return CompletionLedger.from_state(await self.store.get(self.key)) if self.store is not None else None
+
+    async def create(self, ledger: CompletionLedger) -> str:
+        """Save a new ledger at once (a failure here is the watcher's to retry); says where it is kept."""
+        if self.store is None:
+            return "no asset state store (Airflow before 3.3, or a trigger run outside the triggerer)"
+        await self.store.set(self.key, ledger.to_state())
+        return f"new ledger in the asset state store (key '{self.key}')"
+
+    async def save(self, ledger: CompletionLedger) -> None:
+        if self.store is None:
+            return
+        try:
+            await self.store.set(self.key, ledger.to_state())
+        except Exception as error:  # the in-memory ledger still prevents duplicates
+            self.log.warning(
+                "Could not save the Polytomic watcher's ledger to the asset state store (%s: %s); it is kept in "
+                "memory and saved again after the next execution.",
+                type(error).__name__,
+                error,
+            )

@@ -179,7 +179,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                 if self.deadline is not None:
                     remaining = self.deadline - _now()
                     if remaining <= 0:
-                        message = timed_out(watch.sync_id, errors=errors)
+                        message = timed_out(watch.sync_id, errors=errors, sync_name=watch.sync_name)
                         return Outcome(Verdict.TIMEOUT, message, watch.sync_id, watch.execution_id).to_event()
                     pause = min(pause, remaining)
                 await _sleep(pause)

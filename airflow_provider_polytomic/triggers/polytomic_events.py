@@ -47,7 +47,6 @@ from airflow_provider_polytomic.core.clock import polytomic_now
 from airflow_provider_polytomic.core.completions import (
     DEFAULT_OUTCOMES,
     DEFAULT_PERMANENT_ERROR_INTERVAL,
-    OUTCOMES,
     PLACEHOLDER_ARGUMENTS,
     CompletionLedger,
     completion_payload,
@@ -57,13 +56,13 @@ from airflow_provider_polytomic.core.completions import (
     starting_watermark,
     watcher_arguments,
 )
-from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID
+from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicTriggerArgumentError
-from airflow_provider_polytomic.core.models import Execution, SyncKind
+from airflow_provider_polytomic.core.models import Execution
 from airflow_provider_polytomic.core.poll_policy import PollErrors, permanent
 from airflow_provider_polytomic.core.trigger_args import ArgumentCheck, row_marks
 from airflow_provider_polytomic.core.values import parse_timestamp
-from airflow_provider_polytomic.triggers.asset_state_store import AssetStateStore
+from airflow_provider_polytomic.triggers.asset_state_store import LedgerStore
 
 if TYPE_CHECKING:
     from airflow.triggers.base import BaseEventTrigger  # type: ignore[attr-defined,unused-ignore]  # Airflow 3
@@ -161,10 +160,6 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         may change without losing it)."""
         return f"polytomic-sync-completion/{self.kind}/{self.sync_id}/{'+'.join(self.outcomes)}"
 
-    def _state_store(self) -> AssetStateStore | None:
-        accessors = getattr(self, "asset_state_store", None)  # set by the Airflow 3.3+ triggerer
-        return AssetStateStore(accessors) if accessors is not None else None
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # Imported here: only the triggerer needs aiohttp, never a DAG file.
         from airflow_provider_polytomic.hooks.polytomic_async import AsyncPolytomicClient
@@ -175,7 +170,8 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         if warning := self.arguments.ignored_warning():
             self.log.warning(warning)
         kind = SyncKind(self.kind)
-        store = self._state_store()
+        # asset_state_store is set by the Airflow 3.3+ triggerer.
+        store = LedgerStore(getattr(self, "asset_state_store", None), self.state_key, self.log)
         ledger: CompletionLedger | None = None
         client: AsyncPolytomicClient | None = None
         errors = PollErrors(self.poll_interval)
@@ -205,7 +201,7 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
                     self.watermark = ledger.high_water().isoformat()
                     # Saved before the event is yielded: a crash in between loses an event rather than
                     # firing one twice.
-                    await self._save(store, ledger)
+                    await store.save(ledger)
                     if outcome is not None and outcome in self.outcomes:
                         self.log.info(
                             "Polytomic sync %s execution %s finished (%s): firing.", self.sync_id, execution.id, outcome
@@ -228,8 +224,8 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
             if client is not None:
                 await client.close()
 
-    async def _open_ledger(self, store: AssetStateStore | None, client: AsyncPolytomicClient) -> CompletionLedger:
-        saved = CompletionLedger.from_state(await store.get(self.state_key)) if store is not None else None
+    async def _open_ledger(self, store: LedgerStore, client: AsyncPolytomicClient) -> CompletionLedger:
+        saved = await store.load()
         if saved is not None:
             ledger = saved
             how = f"resumed from the asset state store (key '{self.state_key}', {len(saved.seen)} id(s))"
@@ -240,11 +236,7 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
                 first = await client.run(protocol.list_executions(self.sync_id, kind=SyncKind(self.kind)))
                 start = starting_watermark(first)
             ledger = CompletionLedger(start)
-            if store is None:
-                how = "no asset state store (Airflow before 3.3, or a trigger run outside the triggerer)"
-            else:
-                await store.set(self.state_key, ledger.to_state())
-                how = f"new ledger in the asset state store (key '{self.state_key}')"
+            how = await store.create(ledger)
         self.watermark = ledger.high_water().isoformat()
         self.log.info(
             "Watching Polytomic %ssync %s (connection '%s') every %g s; firing on: %s. Executions finished at or "
@@ -259,21 +251,8 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         )
         return ledger
 
-    async def _save(self, store: AssetStateStore | None, ledger: CompletionLedger) -> None:
-        if store is None:
-            return
-        try:
-            await store.set(self.state_key, ledger.to_state())
-        except Exception as error:  # the in-memory ledger still prevents duplicates
-            self.log.warning(
-                "Could not save the Polytomic watcher's ledger to the asset state store (%s: %s); it is kept in "
-                "memory and saved again after the next execution.",
-                type(error).__name__,
-                error,
-            )
-
     async def _newly_finished(
-        self, client: AsyncPolytomicClient, ledger: CompletionLedger, kind: SyncKind, store: AssetStateStore | None
+        self, client: AsyncPolytomicClient, ledger: CompletionLedger, kind: SyncKind, store: LedgerStore
     ) -> tuple[list[Execution], datetime]:
         """Executions that finished after the ledger's watermark and are not in it yet, oldest first (the list
         read newest first down to :func:`scan_since`'s boundary), and Polytomic's "now" of the answer."""
@@ -293,7 +272,7 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         running = dict(ledger.running)
         new = newly_finished(scan.found, ledger, kind, now)  # each execution id once, even when pages overlap
         if ledger.running != running:
-            await self._save(store, ledger)  # a run seen running fires when it ends, even after a restart
+            await store.save(ledger)  # a run seen running fires when it ends, even after a restart
         self.log.debug("Polytomic sync %s: %d newly finished execution(s).", self.sync_id, len(new))
         return new, now
 
@@ -315,14 +294,3 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
             return pause, True
         self.log.warning("%s Watching Polytomic sync %s again in %g s.", text, self.sync_id, backoff)
         return backoff, False
-
-
-__all__ = [
-    "DEFAULT_OUTCOMES",
-    "EVENT_DRIVEN_SCHEDULING",
-    "OUTCOMES",
-    "CompletionLedger",
-    "PolytomicSyncCompletionTrigger",
-    "completion_payload",
-    "outcome_of",
-]

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_polytomic.core import protocol
+from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
-from airflow_provider_polytomic.core.models import SUMMARY_MAX_SCHEMAS, Execution, SyncKind
+from airflow_provider_polytomic.core.models import SUMMARY_MAX_SCHEMAS, Execution
 from airflow_provider_polytomic.core.status import Verdict, judge
 from airflow_provider_polytomic.testing import EmulatedSync, PolytomicEmulator
 from tests.dag_runs import Run

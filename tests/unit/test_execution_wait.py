@@ -9,10 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
 from airflow_provider_polytomic.core.constants import SyncKind
+from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicExecutionGoneError, PolytomicSyncFailedError
+from airflow_provider_polytomic.core.status import Outcome, Verdict
 from airflow_provider_polytomic.core.watch import AUTHOR_OPTIONS, SyncWatch
-from airflow_provider_polytomic.execution_wait import ExecutionWait, build_wait, time_limit
+from airflow_provider_polytomic.execution_wait import ExecutionWait, build_wait, deferral_failure, settle, time_limit
 from airflow_provider_polytomic.operators.polytomic import PolytomicStartBulkSyncOperator, PolytomicStartSyncOperator
 from airflow_provider_polytomic.sensors.polytomic import PolytomicBulkSyncStatusSensor, PolytomicSyncStatusSensor
 
@@ -65,8 +68,10 @@ def test_the_sensors_and_start_operators_build_the_same_wait_from_their_own_para
     sensor = PolytomicSyncStatusSensor(task_id="gate", sync_id=SYNC, timeout=120, mode="reschedule")
     operator = PolytomicStartSyncOperator(task_id="run", sync_id=SYNC, timeout=90, deferrable=True)
     assert sensor._wait_for({}).limit == 120.0 and operator._wait_for().limit == 90.0
-    assert not sensor._wait_for({}).names.fetch_while_waiting  # a reschedule poke fetches no definition
-    assert not operator._wait_for().names.fetch_while_waiting  # nor the check before a deferral
+    # A reschedule poke with no task state store to keep the name reads no definition until it concludes...
+    assert not sensor._wait_for({}).names.fetch_while_waiting
+    # ...while the check before a deferral reads it, for the trigger to carry on.
+    assert operator._wait_for().names.fetch_while_waiting
     built = build_wait(
         hook=operator.hook,
         kind=SyncKind.BULK,
@@ -82,3 +87,23 @@ def test_the_sensors_and_start_operators_build_the_same_wait_from_their_own_para
     # A sync given by name is named without a definition request (no connection is needed here).
     assert "orders" in built.names.named(f"Polytomic sync {SYNC} ended.", fetch=False)
     assert built.kind is SyncKind.BULK and built.watch(SYNC).kind is SyncKind.BULK
+
+
+def test_an_outcome_becomes_the_tasks_in_one_place() -> None:
+    summary = {"sync_id": SYNC, "execution_id": "e", "status": "completed"}
+    assert settle(Outcome(Verdict.SUCCEEDED, "done", SYNC, "e", summary)) == summary
+    with pytest.raises(PolytomicSyncFailedError, match="broke"):
+        settle(Outcome(Verdict.FAILED, "broke", SYNC, "e", summary))
+    with pytest.raises(AirflowSensorTimeout, match="too long"):
+        settle(Outcome(Verdict.TIMEOUT, "too long", SYNC))
+    with pytest.raises(PolytomicExecutionGoneError):
+        settle(Outcome(Verdict.ERROR, "deleted", SYNC, "e", gone=True))
+    with pytest.raises(PolytomicError, match="401"):
+        settle(Outcome(Verdict.ERROR, "HTTP 401", SYNC))
+
+
+def test_a_deferral_airflow_failed_is_a_timeout_or_a_failure_naming_the_triggers_last_words() -> None:
+    assert isinstance(deferral_failure(SYNC, {"error": "Trigger timeout"}), AirflowSensorTimeout)
+    crashed = deferral_failure(SYNC, {"error": "Trigger failure", "traceback": ["Traceback", "  x\n", "Boom\n"]})
+    assert type(crashed) is PolytomicError and str(crashed).endswith(": Boom")
+    assert "see the task log" in str(deferral_failure(SYNC, None))

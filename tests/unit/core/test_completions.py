@@ -17,8 +17,9 @@ from airflow_provider_polytomic.core.completions import (
     outcomes,
     scan_since,
 )
+from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConfigError
-from airflow_provider_polytomic.core.models import Execution, ExecutionPage, SyncKind
+from airflow_provider_polytomic.core.models import Execution, ExecutionPage
 
 SYNC = "5c1e9a47-3d2b-4f6e-8a90-7b1c2d3e4f50"
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

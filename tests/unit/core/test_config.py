@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_polytomic.core.config import (
-    MAX_CONNECTIONS,
-    MAX_RETRIES,
-    MAX_RETRY_DELAY,
-    MAX_TIMEOUT,
+from airflow_provider_polytomic.core.config import USER_AGENT
+from airflow_provider_polytomic.core.defaults import (
     MIN_TIMEOUT,
-    USER_AGENT,
 )
 from airflow_provider_polytomic.core.errors import (
     PolytomicConfigError,
@@ -115,14 +111,3 @@ def test_a_timeout_too_short_for_any_answer_is_refused_naming_the_field(timeout:
 
 def test_the_shortest_timeout_allowed_is_accepted() -> None:
     assert config(extra={"timeout": 0.1}).timeout == MIN_TIMEOUT == 0.1
-
-
-def test_the_connection_form_states_the_bounds_the_connection_is_checked_against() -> None:
-    from airflow_provider_polytomic.connection_form import EXTRA_FIELDS
-
-    timeout = EXTRA_FIELDS["timeout"]
-    assert (timeout["schema"]["minimum"], timeout["schema"]["maximum"]) == (MIN_TIMEOUT, MAX_TIMEOUT)
-    assert f"{MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}" in timeout["description"]
-    assert EXTRA_FIELDS["max_retries"]["schema"]["maximum"] == MAX_RETRIES
-    assert EXTRA_FIELDS["retry_delay"]["schema"]["maximum"] == MAX_RETRY_DELAY
-    assert EXTRA_FIELDS["max_connections"]["schema"]["maximum"] == MAX_CONNECTIONS

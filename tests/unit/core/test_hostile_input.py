@@ -1,6 +1,6 @@
 """The I/O-free core under hostile input: which execution an anchored look-up judges, connections that can never
-work, numbers and bodies from the network, secrets echoed back, and the one answer to "is this temporary?".
-No server needed."""
+work, numbers and bodies from the network, secrets echoed back. No server needed. (The transport policy is
+tested in test_transport.py, "is this temporary?" in test_errors.py.)"""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import json
 import math
 import re
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_provider_polytomic.core import protocol, transport
+from airflow_provider_polytomic.core import protocol
 from airflow_provider_polytomic.core.bounds import poll_interval
 from airflow_provider_polytomic.core.config import ClientConfig
 from airflow_provider_polytomic.core.errors import (
@@ -186,63 +185,7 @@ def test_ids_are_parsed_strictly(bad: str) -> None:
         protocol.get_sync_status(bad)
 
 
-# -- 2. one transport policy ---------------------------------------------------------------------------------
-
-
-def test_the_proxy_comes_from_the_environment_lower_case_first() -> None:
-    route = transport.route_for(
-        config(host="https://polytomic.example.com"),
-        {"HTTPS_PROXY": "http://upper:3128", "https_proxy": "http://lower:3128", "REQUESTS_CA_BUNDLE": __file__},
-    )
-    assert route.proxy == "http://lower:3128" and route.ca_bundle == __file__
-    assert transport.route_for(config(host="http://polytomic.local"), {"ALL_PROXY": "proxy:8080"}).proxy == (
-        "http://proxy:8080"
-    )
-
-
-def test_proxy_credentials_become_a_header_and_stay_out_of_repr() -> None:
-    route = transport.route_for(config(), {"https_proxy": "http://ops:p%40ss@proxy.corp:3128"})
-    assert route.proxy == "http://proxy.corp:3128"
-    assert route.proxy_headers == {"Proxy-Authorization": "Basic b3BzOnBAc3M="}
-    assert "p%40ss" not in repr(route) and "b3BzOnBAc3M" not in repr(route)
-
-
-@pytest.mark.parametrize(
-    ("no_proxy", "host", "bypass"),
-    [
-        ("*", "app.polytomic.com", True),
-        ("polytomic.com", "app.polytomic.com", True),
-        (".polytomic.com", "app.polytomic.com", True),
-        ("app.polytomic.com:443", "app.polytomic.com", True),
-        ("app.polytomic.com:8443", "app.polytomic.com", False),
-        ("notpolytomic.com", "app.polytomic.com", False),
-        ("10.0.0.0/8, 127.0.0.1", "10.1.2.3", True),
-        ("10.0.0.0/8", "11.1.2.3", False),
-        ("", "app.polytomic.com", False),
-    ],
-)
-def test_no_proxy(no_proxy: str, host: str, bypass: bool) -> None:
-    assert transport.bypasses_proxy(host, 443, no_proxy) is bypass
-
-
-def test_a_socks_proxy_is_refused_clearly() -> None:
-    with pytest.raises(PolytomicConfigError, match="http:// or https:// URL"):
-        transport.route_for(config(), {"ALL_PROXY": "socks5://proxy:1080"})
-
-
-def test_the_ca_bundle_order_and_a_missing_bundle(tmp_path: Path) -> None:
-    first, second = tmp_path / "a.pem", tmp_path / "b.pem"
-    first.write_text("x")
-    second.write_text("x")
-    env = {"CURL_CA_BUNDLE": str(second), "REQUESTS_CA_BUNDLE": str(first)}
-    assert transport.route_for(config(), env).ca_bundle == str(first)
-    assert transport.route_for(config(extra={"verify": str(second)}), env).ca_bundle == str(second)
-    assert transport.route_for(config(extra={"verify": "false"}), env).verify is False
-    import certifi
-
-    assert transport.route_for(config(), {}).ca_bundle == certifi.where()
-    with pytest.raises(PolytomicConfigError, match="REQUESTS_CA_BUNDLE"):
-        transport.route_for(config(), {"REQUESTS_CA_BUNDLE": str(tmp_path / "missing.pem")})
+# -- 2. plain HTTP (the transport policy itself: test_transport.py) --------------------------------------------
 
 
 def test_plain_http_to_a_remote_host_is_warned_about() -> None:
@@ -251,26 +194,8 @@ def test_plain_http_to_a_remote_host_is_warned_about() -> None:
     assert config(host="http://localhost:8080").warnings() == []
 
 
-# -- 4. TLS failures ---------------------------------------------------------------------------------------
-
-
 def context() -> RequestContext:
     return RequestContext("my_conn", "GET", f"/api/syncs/{SYNC}/status", SYNC)
-
-
-def test_only_certificate_verification_and_plain_http_are_tls_configuration_errors() -> None:
-    import ssl
-
-    cert = ssl.SSLCertVerificationError(1, "certificate verify failed")
-    wrapped = ConnectionError("outer")
-    wrapped.__cause__ = cert
-    assert isinstance(transport.request_failed(config(), context(), wrapped, timed_out=False), PolytomicConfigError)
-    plain = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
-    error = transport.request_failed(config(), context(), OSError("x", plain), timed_out=False)
-    assert isinstance(error, PolytomicConfigError) and "does not speak TLS" in str(error)
-    dropped = ssl.SSLEOFError(8, "EOF occurred in violation of protocol")
-    error = transport.request_failed(config(), context(), dropped, timed_out=False)
-    assert isinstance(error, PolytomicUnavailableError) and is_transient(error)
 
 
 # -- 8, 9. numbers and bodies from the network --------------------------------------------------------------
@@ -377,26 +302,3 @@ def test_a_redirect_names_its_location() -> None:
 def test_a_poll_interval_must_be_positive_finite_and_sane(value: Any) -> None:
     with pytest.raises(PolytomicConfigError, match="poll_interval must be a positive number"):
         poll_interval(value, "X poll_interval")
-
-
-# -- the one answer to "is this temporary?" ---------------------------------------------------------------
-
-
-def test_is_transient_is_the_one_decision() -> None:
-    ctx = context()
-    assert is_transient(PolytomicUnavailableError("503", context=ctx))
-    assert is_transient(PolytomicRateLimitError("429", context=ctx))
-    assert not is_transient(PolytomicAuthError("401", context=ctx))
-    assert not is_transient(PolytomicBadResponseError("not JSON"))
-    assert is_transient(PolytomicBadResponseError("HTML on a poll", foreign=True, poll=True))
-    assert not is_transient(PolytomicBadResponseError("HTML on a start", foreign=True, poll=False))
-    assert not is_transient(PolytomicBadResponseError("a Polytomic document it cannot read", poll=True))
-    assert not is_transient(PolytomicConfigError("bad host"))
-    assert not is_transient(ValueError("anything else"))
-    policy = RetryPolicy()
-    for error in (
-        PolytomicUnavailableError("503", context=ctx),
-        PolytomicBadResponseError("x"),
-        PolytomicBadResponseError("x", foreign=True, poll=True),
-    ):
-        assert policy.is_retryable(error) is is_transient(error)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from airflow_provider_polytomic.core.counts import ExecutionCounts
 from airflow_provider_polytomic.core.models import (
     SUMMARY_MAX_ERRORS,
     Execution,
-    ExecutionCounts,
     ExecutionStatus,
     SyncStatus,
 )
@@ -162,3 +163,14 @@ def test_reference_page_sample_matches_the_stored_page() -> None:
     text = page.read_text()
     for needle in ('"delete": 42', '"upserts": 10', '"warnings": 10', '"status": "created"', "something went wrong"):
         assert needle in text
+
+
+@pytest.mark.parametrize("bad_id", ["a b", " a", "a\tb", "a\u00a0b", "a\u2003b", "a\u3000b", "a\nb", "a\x85b"])
+def test_an_execution_id_with_any_whitespace_is_refused(bad_id: str) -> None:
+    with pytest.raises(ValueError, match="is not an id"):
+        Execution.from_api({"id": bad_id, "status": "running"})
+
+
+def test_the_only_printable_whitespace_is_the_ascii_space() -> None:
+    # Execution.from_api checks ids for whitespace with `" " in id` after isprintable(): sound only while this holds.
+    assert [c for c in map(chr, range(sys.maxunicode + 1)) if c.isprintable() and c.isspace()] == [" "]

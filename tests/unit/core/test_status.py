@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_polytomic.core.models import SyncKind
+from airflow_provider_polytomic.core.constants import SyncKind
 from airflow_provider_polytomic.core.status import FAILURE, FAILURE_ENDINGS, Ending, Outcome, Verdict, classify, judge
 from tests.unit.core.samples import SYNC, A, execution
 

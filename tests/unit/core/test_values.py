@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from airflow_provider_polytomic.core.values import parse_timestamp, truncate
+from airflow_provider_polytomic.core.values import PayloadError, json_list, parse_timestamp, truncate
 
 JAN_1 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -29,3 +29,10 @@ def test_timestamps_are_timezone_aware(text: str, expected: datetime) -> None:
 def test_truncate_keeps_short_text_and_marks_a_cut() -> None:
     assert truncate("abc", 5) == "abc"
     assert truncate("abcdef", 5) == "abcd…"
+
+
+def test_a_list_member_reads_null_as_empty_and_names_the_field_never_the_value() -> None:
+    assert json_list(None, "entries") == []
+    assert json_list([1, "a"], "entries") == [1, "a"]
+    with pytest.raises(PayloadError, match=r"^entries should be a list, got str$"):
+        json_list("password=hunter2", "entries")

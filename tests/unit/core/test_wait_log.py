@@ -126,3 +126,8 @@ def test_the_still_waiting_interval_setting(raw: Any, expected: float, warned: b
     assert (warning is not None) is warned
     if warning is not None:
         assert "[polytomic] still_waiting_log_interval" in warning and "Using 600 s." in warning
+
+
+def test_the_start_line_names_the_sync_as_the_later_lines_do() -> None:
+    line = WaitLog(began=T0).start(SYNC, {"execution_id": A, "sync_name": "Orders"}, 30, T0)
+    assert line.startswith(f"Waiting for Polytomic sync 'Orders' ({SYNC}) execution {A}.")

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from airflow_provider_polytomic.core.errors import PolytomicConfigError
+from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicInvalidIdError
 from airflow_provider_polytomic.core.models import ExecutionPage, SyncStatus
 from airflow_provider_polytomic.core.status import Verdict
 from airflow_provider_polytomic.core.watch import SyncWatch
@@ -65,7 +65,7 @@ def test_anchor_finds_the_run_in_progress_at_the_anchor_across_pages() -> None:
 def test_a_watch_crosses_to_its_trigger_as_json_primitives_and_comes_back_the_same() -> None:
     import json
 
-    from airflow_provider_polytomic.core.models import SyncKind
+    from airflow_provider_polytomic.core.constants import SyncKind
 
     watch = SyncWatch(SYNC, completed_after=T0, anchor=T0, fail_on_record_errors=False, kind=SyncKind.BULK)
     state = json.loads(json.dumps(watch.to_dict()))
@@ -73,6 +73,19 @@ def test_a_watch_crosses_to_its_trigger_as_json_primitives_and_comes_back_the_sa
     assert again.to_dict() == watch.to_dict()
     assert (again.completed_after, again.anchor, again.kind) == (T0, T0, SyncKind.BULK)
     assert again.next_call().path == watch.next_call().path
+
+
+def test_a_named_watch_names_the_sync_in_every_message_and_the_summary() -> None:
+    named = f"Polytomic sync 'Orders' ({SYNC})"
+    watch = SyncWatch(SYNC, completed_after=T0, sync_name="Orders")
+    nothing = watch.observe(SyncStatus())
+    running = watch.observe(SyncStatus(current_execution=execution(A, "running", created=T0)))
+    unknown = watch.observe(execution(A, "rebalancing", created=T0))
+    done = watch.observe(execution(A, "completed", created=T0))
+    assert [named in item.message for item in (nothing, running, unknown, done)] == [True] * 4
+    assert done.summary() is not None and list(done.summary() or {})[:3] == ["sync_id", "sync_name", "execution_id"]
+    assert SyncWatch.from_dict(watch.to_dict()).sync_name == "Orders"  # it crosses to the trigger
+    assert f"Polytomic sync {SYNC} execution {A}: running" in SyncWatch(SYNC).observe(execution(A, "running")).message
 
 
 def test_a_reschedule_pokes_anchor_is_put_on_polytomics_clock_before_it_is_compared() -> None:
@@ -133,3 +146,26 @@ def test_a_value_of_the_wrong_type_is_a_config_error_naming_the_option(
 def test_a_watch_that_is_not_an_object_is_a_config_error() -> None:
     with pytest.raises(PolytomicConfigError, match="must be a JSON object"):
         SyncWatch.from_dict(["sync_id"])  # type: ignore[arg-type]
+
+
+def test_a_watch_following_an_execution_reuses_its_call_until_the_execution_changes() -> None:
+    watch = SyncWatch(SYNC, execution_id=A)
+    first = watch.next_call()
+    assert watch.next_call() is first  # built (and its ids checked) once, not on every poll
+    watch.observe(execution(B, "running"))  # a driver may hand it another execution: it follows that one
+    assert watch.execution_id == B
+    assert watch.next_call().path.endswith(f"/executions/{B}") and watch.next_call() is not first
+    watch.execution_id = "not-a-uuid"
+    with pytest.raises(PolytomicInvalidIdError):
+        watch.next_call()  # a changed id is checked again
+
+
+def test_an_authors_completed_after_is_an_aware_instant_or_a_clear_error() -> None:
+    from airflow_provider_polytomic.core.watch import completed_after_instant
+
+    utc = datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc)
+    assert completed_after_instant(None) is None and completed_after_instant("") is None
+    assert completed_after_instant(datetime(2026, 1, 2, 3, 4)) == utc  # naive means UTC
+    assert completed_after_instant("2026-01-02T04:04:00+01:00") == utc
+    with pytest.raises(PolytomicConfigError, match="completed_after must be"):
+        completed_after_instant("yesterday")

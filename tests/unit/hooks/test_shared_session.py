@@ -230,3 +230,34 @@ def test_a_client_closed_while_its_shared_read_retries_never_rejoins_the_pool(
 
     asyncio.run(scenario())
     assert len(emulator.requests_to(STATUS)) == 2  # the retry was made, after the trigger had gone
+
+
+def test_the_pool_key_tells_apart_routes_that_differ_in_any_connection_setting() -> None:
+    """Derived from the route: every field but the per-request ones (timeout, body cap, the proxy as written)
+    keeps pools apart, so a trust setting added to ``Route`` later cannot be shared by mistake."""
+    from dataclasses import fields, replace
+
+    from airflow_provider_polytomic.core import transport
+    from airflow_provider_polytomic.core.config import ClientConfig
+
+    config = ClientConfig(conn_id="c", base_url="https://app.polytomic.com", authorization="Bearer k")
+    base = transport.Route()
+    other = {
+        "proxy": "http://proxy:3128",
+        "proxy_headers": {"Proxy-Authorization": "Basic eDp5"},
+        "ca_bundle": "/etc/ssl/other.pem",
+        "verify": False,
+        "timeout": 5.0,
+        "max_response_bytes": 1024,
+        "proxy_as_given": "http://x:y@proxy:3128",
+    }
+    assert {item.name for item in fields(transport.Route)} == set(other), "a new Route field needs a case here"
+    for name, value in other.items():
+        shared = shared_session.pool_key(config, replace(base, **{name: value})) == shared_session.pool_key(
+            config, base
+        )
+        per_request = bool(next(f for f in fields(transport.Route) if f.name == name).metadata.get("per_request"))
+        assert shared is per_request, name
+    assert not {"timeout", "max_response_bytes", "proxy_as_given"} ^ {
+        item.name for item in fields(transport.Route) if item.metadata.get("per_request")
+    }

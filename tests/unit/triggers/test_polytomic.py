@@ -367,8 +367,9 @@ def test_a_trigger_built_by_hand_with_a_bad_argument_raises_at_once_and_only_a_t
 def test_serialize_says_which_version_wrote_the_row(make_connection: Callable[..., str]) -> None:
     kwargs = PolytomicSyncStatusTrigger(sync_id=SYNC, polytomic_conn_id=make_connection()).serialize()[1]
     assert kwargs["provider_version"] == __version__
-    # Every watch option so far can change the verdict (docs/reliability.md); waiting_since only the "waited" figures.
-    assert kwargs["ignorable"] == ["waiting_since"]
+    # Every other watch option can change the verdict (docs/reliability.md): sync_name only names the sync in log
+    # lines, waiting_since only the "waited" figures.
+    assert kwargs["ignorable"] == ["sync_name", "waiting_since"]
 
 
 def test_an_unknown_option_the_writer_marked_ignorable_is_dropped_with_a_warning(

@@ -6,7 +6,8 @@ fetches the sync's definition at most once per operator instance (a task try, or
 when it is cheap to: for the poll line of a wait that stays in one process (poke mode, the start
 operators), and when the task concludes. Airflow's OpenLineage listener then calls
 ``get_openlineage_facets_on_complete`` / ``_on_failure``, which read the rest of the definitions (models,
-connections; a few requests per task completion) and map them with :mod:`airflow_provider_polytomic.core.lineage`.
+connections; a few requests per task completion), map them with :mod:`airflow_provider_polytomic.core.lineage`
+and build OpenLineage's objects with :mod:`airflow_provider_polytomic.openlineage_objects`.
 
 ``apache-airflow-providers-openlineage`` is optional: it is imported only inside those two methods. A definition
 or lineage failure never changes the task's outcome: it logs one warning, and lineage then carries what is known.
@@ -17,37 +18,32 @@ only when a task runs.
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_polytomic.core.constants import SyncKind
 
 if TYPE_CHECKING:
+    from airflow_provider_polytomic.core.counts import SchemaStatus
     from airflow_provider_polytomic.core.definitions import (
         BulkSyncDefinition,
         ConnectionDefinition,
         ModelSyncDefinition,
     )
     from airflow_provider_polytomic.core.lineage import SyncLineage
-    from airflow_provider_polytomic.core.models import SchemaStatus
     from airflow_provider_polytomic.core.status import Judgement
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
-
-#: Where the ``polytomic`` run facet is described.
-FACET_SCHEMA_URL = (
-    "https://github.com/polytomic/airflow-provider-polytomic/blob/main/docs/lineage.md#the-polytomic-run-facet"
-)
-#: ``ExternalQueryRunFacet.source`` of a Polytomic execution.
-EXTERNAL_SOURCE = "polytomic"
 
 
 class TaskLineage:
     """The sync's name in what users read, and the OpenLineage facets of the execution a task judged.
 
     Built by a task once it knows its sync (the id, and the name it was resolved from, if any), and fed
-    explicitly: :meth:`saw` with each execution the wait judged. ``fetch_while_waiting``: whether a poll that is
-    no conclusion may fetch the definition for the name (a wait that stays in one process; not a reschedule
-    poke, nor the first check before a deferral).
+    explicitly: :meth:`saw` with each execution the wait judged, :attr:`known_name` with a name an earlier part
+    of the try learned (the trigger's event, the task state store). ``fetch_while_waiting``: whether a poll that
+    is no conclusion may fetch the definition for the name. The definition is read once per try: a wait in one
+    process (poke mode, the start operators) and a deferrable task's check before it defers read it at once (the
+    trigger's watch and its event carry the name on); a reschedule poke reads it only when the task state store
+    keeps it for the next pokes and no earlier poke tried; otherwise only the concluding poke does.
     """
 
     def __init__(
@@ -66,6 +62,8 @@ class TaskLineage:
         self.log = log
         self.resolved_name = resolved_name
         self.fetch_while_waiting = fetch_while_waiting
+        #: The sync's name as an earlier part of this try learned it.
+        self.known_name: str | None = None
         self._definition: ModelSyncDefinition | BulkSyncDefinition | None = None
         self._definition_trouble = False
         #: The summary of the execution judged last (any verdict), and its schemas when the whole list is known.
@@ -75,9 +73,12 @@ class TaskLineage:
     # -- fed by the wait ------------------------------------------------------------------------------------
 
     def saw(self, summary: dict[str, Any] | None, schemas: tuple[SchemaStatus, ...] | None = None) -> None:
-        """The execution judged last (a poll's, the trigger's event, or the start's)."""
+        """The execution judged last (a poll's, the trigger's event, or the start's); a name it carries (the
+        trigger's watch had it) needs no second read."""
         if summary is not None:
             self.summary, self.schemas = summary, schemas
+            if isinstance(summary.get("sync_name"), str) and self.known_name is None:
+                self.known_name = summary["sync_name"]
 
     # -- definitions ----------------------------------------------------------------------------------------
 
@@ -112,18 +113,23 @@ class TaskLineage:
 
     # -- names ----------------------------------------------------------------------------------------------
 
-    def _sync_name(self, *, fetch: bool) -> str | None:
-        # A sync given by its name (sync_name=) is named without a definition request.
-        if self._definition is None and self.resolved_name:
-            return self.resolved_name
-        definition = self._sync_definition() if fetch else self._definition
+    def sync_name(self, *, fetch: bool) -> str | None:
+        """The sync's name: from its definition, else as given or learned, else (``fetch``) read once."""
+        if self._definition is not None:
+            return self._definition.name
+        # A sync given by its name (sync_name=) is named without a definition request; so is one whose name the
+        # trigger's event or an earlier poke (the task state store) brought.
+        known = self.resolved_name or self.known_name
+        if known:
+            return known
+        definition = self._sync_definition() if fetch else None
         return definition.name if definition is not None else None
 
     def named(self, message: str, *, fetch: bool = True) -> str:
         """``message`` with the sync's name next to its id (when the name is known or may be fetched)."""
         from airflow_provider_polytomic.core.naming import name_sync
 
-        name = self._sync_name(fetch=fetch)
+        name = self.sync_name(fetch=fetch)
         if not name:
             return message
         return name_sync(message, self._canonical_sync_id(), name)
@@ -139,7 +145,7 @@ class TaskLineage:
     def with_sync_name(self, summary: dict[str, Any], *, fetch: bool = True) -> dict[str, Any]:
         """The summary with ``sync_name`` after ``sync_id`` (None when the definition could not be read)."""
         self.summary = summary
-        name = self._sync_name(fetch=fetch)
+        name = self.sync_name(fetch=fetch)
         named: dict[str, Any] = {}
         for key, value in summary.items():
             named[key] = value
@@ -149,8 +155,11 @@ class TaskLineage:
         return named
 
     def _canonical_sync_id(self) -> str:
-        text = self.sync_id.strip().lower() if isinstance(self.sync_id, str) else str(self.sync_id)
-        return text
+        """The sync id as the API spells it. Only called once the id has reached Polytomic (a definition was
+        read, or an execution judged), so it is a valid id here."""
+        from airflow_provider_polytomic.core.ids import validate_id
+
+        return validate_id(self.sync_id, "sync id")
 
     # -- OpenLineage ----------------------------------------------------------------------------------------
 
@@ -163,7 +172,9 @@ class TaskLineage:
             return no_lineage()
         if plan is None:
             return no_lineage()
-        return _operator_lineage(plan, self.log)
+        from airflow_provider_polytomic.openlineage_objects import operator_lineage
+
+        return operator_lineage(plan, self.log)
 
     def _lineage_plan(self) -> SyncLineage | None:
         """The core's lineage of the execution judged; inputs and outputs need the definitions, the run facet
@@ -236,85 +247,3 @@ def no_lineage() -> Any:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     return OperatorLineage()
-
-
-@functools.cache
-def _facet_class() -> Any:
-    """The ``polytomic`` run facet's class, built once the OpenLineage client is known to be there."""
-    import attr
-    from airflow.providers.common.compat.openlineage.facet import RunFacet
-
-    @attr.define
-    class PolytomicSyncRunFacet(RunFacet):  # type: ignore[misc]
-        """The Polytomic sync and the execution the task judged (see ``docs/lineage.md``)."""
-
-        syncId: str
-        syncName: str | None = None
-        syncKind: str = "model"
-        syncUrl: str | None = None
-        executionId: str | None = None
-        executionStatus: str | None = None
-        executionType: str | None = None
-        startedAt: str | None = None
-        completedAt: str | None = None
-        counts: dict[str, Any] = attr.field(factory=dict)
-        errors: list[str] = attr.field(factory=list)
-        errorsTotal: int = 0
-        connections: list[dict[str, Any]] = attr.field(factory=list)
-
-        @staticmethod
-        def _get_schema() -> str:
-            return FACET_SCHEMA_URL
-
-    return PolytomicSyncRunFacet
-
-
-def _operator_lineage(plan: SyncLineage, log: Any) -> Any:
-    """The core's plan as OpenLineage objects (the provider's ``OperatorLineage``)."""
-    from airflow.providers.common.compat.openlineage.facet import (
-        ExternalQueryRunFacet,
-        InputDataset,
-        OutputDataset,
-        OutputStatisticsOutputDatasetFacet,
-    )
-    from airflow.providers.openlineage.extractors import OperatorLineage
-
-    inputs = [InputDataset(namespace=item.namespace, name=item.name) for item in plan.inputs]
-    seen = set(plan.inputs)
-    for query in plan.queries:
-        for dataset in _query_tables(query, log):
-            if dataset not in seen:
-                seen.add(dataset)
-                inputs.append(InputDataset(namespace=dataset.namespace, name=dataset.name))
-    outputs = [
-        OutputDataset(
-            namespace=item.dataset.namespace,
-            name=item.dataset.name,
-            outputFacets=(
-                {"outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=item.row_count)}
-                if item.row_count is not None
-                else {}
-            ),
-        )
-        for item in plan.outputs
-    ]
-    run_facets: dict[str, Any] = {"polytomic": _facet_class()(**plan.facet)}
-    execution_id = plan.facet.get("executionId")
-    if execution_id:
-        run_facets["externalQuery"] = ExternalQueryRunFacet(externalQueryId=str(execution_id), source=EXTERNAL_SOURCE)
-    return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=run_facets)
-
-
-def _query_tables(query: Any, log: Any) -> list[Any]:
-    """The tables a model's query reads, by OpenLineage's SQL parser; none when it cannot tell."""
-    try:
-        from openlineage_sql import parse
-
-        dialect = query.dialect
-        if dialect is None:
-            return []
-        result = parse([query.sql], dialect=dialect)
-        return [query.dataset((table.database, table.schema, table.name)) for table in result.in_tables]
-    except Exception as error:
-        log.info("OpenLineage: could not read the tables of Polytomic model %s's query (%s).", query.model_id, error)
-        return []
