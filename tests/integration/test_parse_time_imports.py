@@ -41,9 +41,8 @@ def test_importing_the_sensor_and_operators_loads_no_transport() -> None:
         "airflow_provider_polytomic.sensors.polytomic",
         # What the sensors and start operators share besides their wait (the wait itself loads when a task runs).
         "airflow_provider_polytomic.polytomic_task",
-        # sync_name= and console_log= (their parse-time checks): light (the core's errors only, loaded already).
+        # sync_name= (own_xcom, for the start operators): light (the core's errors only, loaded already).
         "airflow_provider_polytomic.sync_reference",
-        "airflow_provider_polytomic.console_output",
     }
     heavy = {"requests", "aiohttp", "dateutil", "tenacity"}
     assert not heavy & {name.split(".")[0] for name in loaded}
