@@ -269,7 +269,8 @@ def deferral_failure(sync_id: str, next_kwargs: dict[str, Any] | None) -> Except
 
     error = str((next_kwargs or {}).get("error", "unknown"))
     if error in _TRIGGER_TIMEOUT_ERRORS:
-        return AirflowSensorTimeout(timed_out(sync_id))
+        timeout: Exception = AirflowSensorTimeout(timed_out(sync_id))  # typed Any where compat's sdk is lazy
+        return timeout
     # Airflow passes the trigger's traceback; its last line is the one reason a user can act on (e.g. a trigger
     # row the triggerer's provider version cannot build), which the triggerer's log alone would otherwise hold.
     lines = (next_kwargs or {}).get("traceback")

@@ -56,7 +56,8 @@ def wait_over(error: BaseException, *, retry_follows: bool) -> bool:
         return True
     if not isinstance(error, Exception):
         return False  # TaskDeferred, a killed or timed-out try (BaseException on Airflow 3): the wait goes on
-    from airflow.sdk.exceptions import AirflowRescheduleException  # only asked where a store exists: Airflow 3.3+
+    # Only asked where a store exists: Airflow 3.3+ (3.0 has it elsewhere, and no store).
+    from airflow.sdk.exceptions import AirflowRescheduleException  # type: ignore[attr-defined]
 
     if isinstance(error, AirflowRescheduleException):
         return False  # the next poke carries on

@@ -235,7 +235,7 @@ class PolytomicSyncStatusSensor(PolytomicTask, BaseSensorOperator):
         if hasattr(ti, "get_first_reschedule_date"):  # Airflow 3
             first: datetime | None = ti.get_first_reschedule_date(context)
             return first
-        from airflow.sensors.base import _orig_start_date  # Airflow 2.x
+        from airflow.sensors.base import _orig_start_date  # type: ignore[attr-defined]  # Airflow 2.x only
 
         first_try = (ti.max_tries or 0) - (self.retries or 0) + 1
         started: datetime | None = _orig_start_date(
