@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_polytomic.core.errors import PolytomicSyncFailedError
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Context
-
     from airflow_provider_polytomic.core.constants import SyncKind
-    from airflow_provider_polytomic.core.watch import SyncWatch
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
+    from airflow_provider_polytomic.openlineage import TaskLineage
+    from airflow_provider_polytomic.task_state_store import TaskStateStore
 
 CONSOLE_LOG_CHOICES = ("on_failure", "always", "never")
 #: Airflow 3.3+ task state store key: the console cursor of the followed execution, across reschedule pokes.
@@ -39,77 +38,69 @@ def check_console_log(task_id: str, value: Any) -> str:
     return str(value)
 
 
-class PolytomicConsoleLogMixin:
-    """Shows an execution's console log in the task log; mixed into the sensors and start operators (before
-    :class:`~airflow_provider_polytomic.execution_wait.PolytomicExecutionWaitMixin`, whose polls it wraps)."""
+class ConsoleLog:
+    """Shows an execution's console log in the task log, as ``mode`` (``console_log=``) says; built by the sensors
+    and start operators, and called by their wait (:class:`~airflow_provider_polytomic.execution_wait.ExecutionWait`)
+    after each poll and when it concludes. ``store``: the task state store that keeps the cursor across reschedule
+    pokes (None: the cursor lasts this instance)."""
 
-    console_log: str = "on_failure"
-    sync_kind: SyncKind
-    #: (execution id, cursor) of the last entries logged by this instance (``"always"``).
-    _console_cursor: tuple[str, str] | None = None
-    _console_cursor_kept: bool = False
-    _console_cursor_read: bool = False
-    #: The running task's context (set when the task resolves its sync), for the task state store.
-    _context: Context | None = None
+    def __init__(
+        self,
+        *,
+        mode: str,
+        hook: PolytomicHook,
+        kind: SyncKind,
+        log: Any,
+        names: TaskLineage,
+        store: TaskStateStore | None = None,
+    ) -> None:
+        self.mode = mode
+        self.hook = hook
+        self.kind = kind
+        self.log = log
+        self.names = names
+        self.store = store
+        #: (execution id, cursor) of the last entries logged by this instance (``"always"``).
+        self._cursor: tuple[str, str] | None = None
+        self._cursor_kept = False
+        self._cursor_read = False
 
-    if TYPE_CHECKING:
-        log: Any
+    # -- where the wait polls or concludes -------------------------------------------------------------------
 
-        @property
-        def hook(self) -> PolytomicHook: ...
+    def after_poll(self, sync_id: str, execution_id: str | None) -> None:
+        """``"always"``: the entries new since the last poll."""
+        if self.mode == "always" and execution_id is not None:
+            self._log_new_entries(sync_id, execution_id)
 
-        def _named(self, message: str, *, fetch: bool = True) -> str: ...
-
-        def _state_store(self, context: Context) -> Any: ...
-
-    # -- where the wait concludes or polls (PolytomicExecutionWaitMixin) ------------------------------------
-
-    def _poll_once(self, watch: SyncWatch, then: str) -> dict[str, Any] | None:
-        try:
-            summary: dict[str, Any] | None = super()._poll_once(watch, then)  # type: ignore[misc]
-        except PolytomicSyncFailedError as error:
-            raise self._with_console_log(error) from None
-        if self.console_log == "always" and watch.execution_id is not None:
-            self._log_new_entries(watch.sync_id, watch.execution_id)
-        return summary
-
-    def _conclude_event(self, context: Context, event: Any) -> dict[str, Any]:
-        try:
-            summary: dict[str, Any] = super()._conclude_event(context, event)  # type: ignore[misc]
-        except PolytomicSyncFailedError as error:
-            raise self._with_console_log(error) from None
-        if self.console_log == "always" and summary.get("execution_id"):
+    def after_conclusion(self, summary: dict[str, Any]) -> None:
+        """``"always"``, a task resumed after a deferral that succeeded: the last entries."""
+        if self.mode == "always" and summary.get("execution_id"):
             self._show(str(summary["sync_id"]), str(summary["execution_id"]))
-        return summary
 
-    def _forget(self, context: Context) -> None:
-        # The wait's end: the console cursor goes with the followed execution.
-        if self._console_cursor_kept and (store := self._state_store(context)) is not None:
-            try:
-                store.delete(CURSOR_KEY)
-            except Exception as error:
-                self.log.warning("Could not clear the task state store (%s: %s).", type(error).__name__, error)
-        self._console_cursor_kept = False
-        super()._forget(context)  # type: ignore[misc]
-
-    # -- showing it -----------------------------------------------------------------------------------------
-
-    def _with_console_log(self, error: PolytomicSyncFailedError) -> PolytomicSyncFailedError:
+    def failure(self, error: PolytomicSyncFailedError) -> PolytomicSyncFailedError:
         """The failure, after the execution's console log was shown (its message then says where)."""
         summary = error.summary
-        if self.console_log == "never" or not summary.get("execution_id"):
+        if self.mode == "never" or not summary.get("execution_id"):
             return error
         if not self._show(str(summary.get("sync_id")), str(summary["execution_id"])):
             return error
         return PolytomicSyncFailedError(f"{error}{SHOWN_ABOVE}", summary=summary)
 
+    def forget(self, store: TaskStateStore) -> None:
+        """The wait's end: the cursor kept in the task state store goes with the followed execution."""
+        if self._cursor_kept:
+            store.delete(CURSOR_KEY)
+        self._cursor_kept = False
+
+    # -- showing it -----------------------------------------------------------------------------------------
+
     def _show(self, sync_id: str, execution_id: str, after: str | None = None) -> bool:
         """Read the console log (one request) and log its block; True when a block was logged. Never raises."""
         from airflow_provider_polytomic.core.console_log import console_block
 
-        about = self._named(f"{self._what()} {sync_id} execution {execution_id}", fetch=False)
+        about = self.names.named(f"{self._what()} {sync_id} execution {execution_id}", fetch=False)
         try:
-            log = self.hook.get_console_log(sync_id, execution_id, self.sync_kind, after=after)
+            log = self.hook.get_console_log(sync_id, execution_id, self.kind, after=after)
             block = console_block(log, about=about, scrub=self.hook.config.scrub_text, new_only=after is not None)
         except Exception as error:  # the console log is a convenience: it never changes the outcome
             self.log.warning(
@@ -120,7 +111,7 @@ class PolytomicConsoleLogMixin:
             )
             return False
         if log.next_cursor:
-            self._console_cursor = (execution_id, log.next_cursor)
+            self._cursor = (execution_id, log.next_cursor)
         if block is None:
             if after is None:
                 self.log.info("Polytomic's console log for %s has no entries.", about)
@@ -131,43 +122,29 @@ class PolytomicConsoleLogMixin:
     def _log_new_entries(self, sync_id: str, execution_id: str) -> None:
         """``"always"``: the entries since the last poll (kept across reschedule pokes where Airflow can)."""
         self._read_kept_cursor(execution_id)
-        before = self._console_cursor
+        before = self._cursor
         after = before[1] if before is not None and before[0] == execution_id else None
         self._show(sync_id, execution_id, after=after)
-        if self._console_cursor != before:
+        if self._cursor != before:
             self._keep_cursor()
 
     def _read_kept_cursor(self, execution_id: str) -> None:
-        if self._console_cursor_read or self._context is None or not getattr(self, "reschedule", False):
+        if self._cursor_read or self.store is None:
             return
-        self._console_cursor_read = True
-        store = self._state_store(self._context)
-        if store is None:
-            return
-        try:
-            saved = store.get(CURSOR_KEY)
-        except Exception as error:
-            self.log.warning("Could not read the task state store (%s: %s).", type(error).__name__, error)
-            return
-        self._console_cursor_kept = saved is not None
+        self._cursor_read = True
+        saved = self.store.get(CURSOR_KEY)
+        self._cursor_kept = saved is not None
         if isinstance(saved, dict) and saved.get("execution_id") == execution_id and saved.get("cursor"):
-            self._console_cursor = (execution_id, str(saved["cursor"]))
+            self._cursor = (execution_id, str(saved["cursor"]))
 
     def _keep_cursor(self) -> None:
-        if self._console_cursor is None or self._context is None or not getattr(self, "reschedule", False):
+        if self._cursor is None or self.store is None:
             return
-        store = self._state_store(self._context)
-        if store is None:
-            return
-        execution_id, cursor = self._console_cursor
-        try:
-            store.set(CURSOR_KEY, {"execution_id": execution_id, "cursor": cursor})
-        except Exception as error:
-            self.log.warning("Could not write the task state store (%s: %s).", type(error).__name__, error)
-            return
-        self._console_cursor_kept = True
+        execution_id, cursor = self._cursor
+        if self.store.set(CURSOR_KEY, {"execution_id": execution_id, "cursor": cursor}):
+            self._cursor_kept = True
 
     def _what(self) -> str:
         from airflow_provider_polytomic.core.constants import SyncKind
 
-        return "Polytomic bulk sync" if self.sync_kind is SyncKind.BULK else "Polytomic sync"
+        return "Polytomic bulk sync" if self.kind is SyncKind.BULK else "Polytomic sync"

@@ -16,13 +16,14 @@ which by then may be a newer run. One rule for every mode (poke, reschedule, def
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicExecutionGoneError, execution_gone
+from airflow_provider_polytomic.task_state_store import TaskStateStore
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -55,49 +56,56 @@ def wait_over(error: BaseException, *, retry_follows: bool) -> bool:
         return True
     if not isinstance(error, Exception):
         return False  # TaskDeferred, a killed or timed-out try (BaseException on Airflow 3): the wait goes on
-    from airflow.sdk.exceptions import AirflowRescheduleException  # only asked where a store exists: Airflow 3.3+
+    # Only asked where a store exists: Airflow 3.3+ (3.0 has it elsewhere, and no store).
+    from airflow.sdk.exceptions import AirflowRescheduleException  # type: ignore[attr-defined]
 
     if isinstance(error, AirflowRescheduleException):
         return False  # the next poke carries on
     return not retry_follows
 
 
-class FollowedExecutionMixin:
-    """Keeps the execution a sensor follows across its tries and pokes; mixed into the sensors."""
+class FollowedExecution:
+    """Keeps the execution a sensor follows across its tries and pokes (see the module docstring); built by the
+    sensors from their own parameters.
 
-    #: The DAG author's execution id, if any: then nothing needs keeping, and a 404 is the author's to fix.
-    execution_id: str | None
-    retries: int | None
-    #: The execution id this task instance last wrote to (or read from) the task state store.
-    _remembered: str | None = None
+    :param author_execution_id: The DAG author's ``execution_id``, if any: then nothing needs keeping, and a 404
+        is the author's to fix.
+    :param retries: The task's ``retries`` (which try is the first since a clear).
+    :param forget_all: What the task does when its wait ends: deletes everything it keeps in the task state store
+        (this object's key with the rest, through :meth:`forget`).
+    """
 
-    #: The sync's name, kept beside the execution so that a reschedule poke names the sync without asking again
-    #: (the rest is :class:`~airflow_provider_polytomic.lineage.PolytomicLineageMixin`'s).
-    _known_name: str | None = None
-    _name_kept: bool = False
-    _name_tried: bool = False
+    def __init__(
+        self,
+        *,
+        author_execution_id: str | None,
+        retries: int | None,
+        forget_all: Callable[[Context], None],
+        log: Any,
+    ) -> None:
+        self.author_execution_id = author_execution_id
+        self.retries = retries
+        self.forget_all = forget_all
+        self.log = log
+        #: The execution id this task instance last wrote to (or read from) the task state store.
+        self._remembered: str | None = None
+        #: The sync's name is kept beside the execution, so that a reschedule poke names the sync without asking
+        #: again: whether this Airflow keeps it (a store exists), whether an earlier poke already tried to read
+        #: it (a read that failed is not retried every poke), and the name it kept.
+        self.name_kept = False
+        self.name_tried = False
+        self.kept_name: str | None = None
 
-    if TYPE_CHECKING:
-        log: Any  # from BaseOperator
+    def recall(self, context: Context, sync_id: str, sync_name: str | None = None) -> str | None:
+        """The execution an earlier try or poke of this wait followed, if Airflow kept it (``sync_name``: the
+        name the sync was given by, if any, for the log line)."""
+        from airflow_provider_polytomic.core.naming import name_sync
 
-        def _named(self, message: str, *, fetch: bool = True) -> str: ...
-
-        def _sync_name(self, *, fetch: bool) -> str | None: ...
-
-        @staticmethod
-        def _state_store(context: Context) -> Any: ...  # PolytomicExecutionWaitMixin
-
-    def _recall(self, context: Context, sync_id: str) -> str | None:
-        """The execution an earlier try or poke of this wait followed, if Airflow kept it."""
-        store = self._state_store(context)
-        if store is None:
+        store = TaskStateStore.of(context, self.log)
+        if not store.available:
             return None
-        self._name_kept = True
-        try:
-            saved = store.get(FOLLOWED_KEY)
-        except Exception as error:  # the store is a convenience: never let it fail the task
-            self.log.warning("Could not read the task state store (%s: %s).", type(error).__name__, error)
-            return None
+        self.name_kept = True
+        saved = store.get(FOLLOWED_KEY)
         if saved is None:
             return None
         from airflow_provider_polytomic.core.ids import validate_id
@@ -110,55 +118,43 @@ class FollowedExecutionMixin:
                 "earlier wait of this task (it was cleared since) or another sync.",
                 sync_id,
             )
-            self._forget(context)
+            self.forget_all(context)
             return None
-        self._name_tried = "sync_name" in saved  # a read that failed is not retried every poke
-        if isinstance(saved.get("sync_name"), str) and self._known_name is None:
-            self._known_name = saved["sync_name"]
+        self.name_tried = "sync_name" in saved
+        if isinstance(saved.get("sync_name"), str):
+            self.kept_name = saved["sync_name"]
         following = (
             f"Following Polytomic sync {sync_id} execution {remembered}, as an earlier try or poke of this task did."
         )
-        self.log.info(self._named(following, fetch=False))
+        self.log.info(name_sync(following, sync_id, sync_name or self.kept_name))
         self._remembered = remembered
         return remembered
 
-    def _remember(self, context: Context, watch: SyncWatch) -> None:
-        """Keep the execution the watch follows for the next try or poke (once per execution)."""
-        if self.execution_id or watch.execution_id is None or watch.execution_id == self._remembered:
-            return
-        store = self._state_store(context)
-        if store is None:
+    def remember(self, context: Context, watch: SyncWatch, sync_name: str | None) -> None:
+        """Keep the execution the watch follows, and the sync's name (None when it could not be read), for the
+        next try or poke (once per execution)."""
+        if self.author_execution_id or watch.execution_id is None or watch.execution_id == self._remembered:
             return
         value = {"sync_id": watch.sync_id, "execution_id": watch.execution_id, "try_number": self._try(context)}
-        value["sync_name"] = self._sync_name(fetch=False)
-        try:
-            store.set(FOLLOWED_KEY, value)
-        except Exception as error:
-            self.log.warning("Could not write the task state store (%s: %s).", type(error).__name__, error)
-            return
-        self._remembered = watch.execution_id
+        value["sync_name"] = sync_name
+        if TaskStateStore.of(context, self.log).set(FOLLOWED_KEY, value):
+            self._remembered = watch.execution_id
 
-    def _forget(self, context: Context) -> None:
-        store = self._state_store(context)
-        if store is None:
-            return
-        try:
-            store.delete(FOLLOWED_KEY)
-        except Exception as error:
-            self.log.warning("Could not clear the task state store (%s: %s).", type(error).__name__, error)
+    def forget(self, store: TaskStateStore) -> None:
+        """Delete the followed execution's key (the task's ``forget_all`` calls this)."""
+        store.delete(FOLLOWED_KEY)
         self._remembered = None
-        super()._forget(context)  # type: ignore[misc]  # what the other mixins keep goes with it
 
     @contextmanager
-    def _following(self, context: Context) -> Iterator[None]:
+    def following(self, context: Context) -> Iterator[None]:
         """Around each entry point of a try (``execute``, ``resume_execution``): forgets the followed execution
         when the wait ends, keeps it when it goes on (see the module docstring)."""
         try:
             yield
         except BaseException as error:
             gone = execution_gone(error)
-            if gone is not None and not self.execution_id:
-                self._forget(context)
+            if gone is not None and not self.author_execution_id:
+                self.forget_all(context)
                 raise PolytomicExecutionGoneError(
                     f"Polytomic sync {gone.sync_id} execution {gone.execution_id}, which this task was following, "
                     "no longer exists (deleted, or the connection now reaches another organization); the next try "
@@ -166,11 +162,12 @@ class FollowedExecutionMixin:
                     sync_id=gone.sync_id,
                     execution_id=gone.execution_id,
                 ) from None
-            if self._state_store(context) is not None and wait_over(error, retry_follows=self._retry_follows(context)):
-                self._forget(context)
+            kept = TaskStateStore.of(context, self.log).available
+            if kept and wait_over(error, retry_follows=self._retry_follows(context)):
+                self.forget_all(context)
             raise
         else:
-            self._forget(context)
+            self.forget_all(context)
 
     @staticmethod
     def _try(context: Context) -> int:

@@ -1,9 +1,9 @@
 """OpenLineage for the sensors and start operators, and the sync's name in what users read.
 
-:class:`PolytomicLineageMixin` is mixed into
-:class:`~airflow_provider_polytomic.execution_wait.PolytomicExecutionWaitMixin`.
-It fetches the sync's definition at most once per operator instance (a task try, or a reschedule poke), and
-only when it is cheap to: for the poll line of a wait that stays in one process (poke mode, the start
+:class:`TaskLineage` is built by the sensors and start operators once they know their sync, and fed by their
+wait (:class:`~airflow_provider_polytomic.execution_wait.ExecutionWait`) with each execution it judged. It
+fetches the sync's definition at most once per operator instance (a task try, or a reschedule poke), and only
+when it is cheap to: for the poll line of a wait that stays in one process (poke mode, the start
 operators), and when the task concludes. Airflow's OpenLineage listener then calls
 ``get_openlineage_facets_on_complete`` / ``_on_failure``, which read the rest of the definitions (models,
 connections; a few requests per task completion), map them with :mod:`airflow_provider_polytomic.core.lineage`
@@ -34,29 +34,51 @@ if TYPE_CHECKING:
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
 
 
-class PolytomicLineageMixin:
-    """Definitions (cached per instance), sync names, and the OpenLineage facets of the execution judged."""
+class TaskLineage:
+    """The sync's name in what users read, and the OpenLineage facets of the execution a task judged.
 
-    sync_id: str
-    sync_kind: SyncKind = SyncKind.MODEL
-    #: Class-level defaults: an operator instance sets its own on first use (and a resumed task is a new one).
-    _definition: ModelSyncDefinition | BulkSyncDefinition | None = None
-    _definition_trouble: bool = False
-    #: The sync's name as an earlier part of this try learned it (the trigger's event, the task state store).
-    _known_name: str | None = None
-    #: Whether the task state store keeps the name across reschedule pokes (Airflow 3.3+), and whether an
-    #: earlier poke of this try already tried to read it.
-    _name_kept: bool = False
-    _name_tried: bool = False
-    #: The summary of the execution judged last (any verdict), and its schemas when the whole list is known.
-    _lineage_summary: dict[str, Any] | None = None
-    _lineage_schemas: tuple[SchemaStatus, ...] | None = None
+    Built by a task once it knows its sync (the id, and the name it was resolved from, if any), and fed
+    explicitly: :meth:`saw` with each execution the wait judged, :attr:`known_name` with a name an earlier part
+    of the try learned (the trigger's event, the task state store). ``fetch_while_waiting``: whether a poll that
+    is no conclusion may fetch the definition for the name. The definition is read once per try: a wait in one
+    process (poke mode, the start operators) and a deferrable task's check before it defers read it at once (the
+    trigger's watch and its event carry the name on); a reschedule poke reads it only when the task state store
+    keeps it for the next pokes and no earlier poke tried; otherwise only the concluding poke does.
+    """
 
-    if TYPE_CHECKING:
-        log: Any
+    def __init__(
+        self,
+        *,
+        hook: PolytomicHook,
+        kind: SyncKind,
+        sync_id: str,
+        log: Any,
+        resolved_name: str | None = None,
+        fetch_while_waiting: bool = True,
+    ) -> None:
+        self.hook = hook
+        self.kind = kind
+        self.sync_id = sync_id
+        self.log = log
+        self.resolved_name = resolved_name
+        self.fetch_while_waiting = fetch_while_waiting
+        #: The sync's name as an earlier part of this try learned it.
+        self.known_name: str | None = None
+        self._definition: ModelSyncDefinition | BulkSyncDefinition | None = None
+        self._definition_trouble = False
+        #: The summary of the execution judged last (any verdict), and its schemas when the whole list is known.
+        self.summary: dict[str, Any] | None = None
+        self.schemas: tuple[SchemaStatus, ...] | None = None
 
-        @property
-        def hook(self) -> PolytomicHook: ...
+    # -- fed by the wait ------------------------------------------------------------------------------------
+
+    def saw(self, summary: dict[str, Any] | None, schemas: tuple[SchemaStatus, ...] | None = None) -> None:
+        """The execution judged last (a poll's, the trigger's event, or the start's); a name it carries (the
+        trigger's watch had it) needs no second read."""
+        if summary is not None:
+            self.summary, self.schemas = summary, schemas
+            if isinstance(summary.get("sync_name"), str) and self.known_name is None:
+                self.known_name = summary["sync_name"]
 
     # -- definitions ----------------------------------------------------------------------------------------
 
@@ -68,7 +90,7 @@ class PolytomicLineageMixin:
 
         try:
             sync_id = validate_id(self.sync_id, "sync id")
-            if self.sync_kind is SyncKind.BULK:
+            if self.kind is SyncKind.BULK:
                 self._definition = self.hook.get_bulk_sync_definition(sync_id)
             else:
                 self._definition = self.hook.get_sync_definition(sync_id)
@@ -84,61 +106,46 @@ class PolytomicLineageMixin:
         self.log.warning(
             "Could not read the definition of Polytomic %ssync %s for its name and lineage (%s); the task's "
             "outcome is unchanged.",
-            "bulk " if self.sync_kind is SyncKind.BULK else "",
+            "bulk " if self.kind is SyncKind.BULK else "",
             self.sync_id,
             error,
         )
 
     # -- names ----------------------------------------------------------------------------------------------
 
-    def _may_fetch_name(self, concluding: bool) -> bool:
-        """Fetch the definition for a name only once per try. A wait in one process (poke mode, the start
-        operators) and a deferrable task's check before it defers fetch it at once: the trigger's watch and its
-        event carry the name on. A reschedule poke fetches it when the task state store (Airflow 3.3+) keeps it
-        for the next pokes; before 3.3 only the concluding poke does."""
-        if concluding or self._known_name is not None:
-            return True
-        if getattr(self, "reschedule", False):
-            return self._name_kept and not self._name_tried  # a read that failed is not retried every poke
-        return True
-
-    def _sync_name(self, *, fetch: bool) -> str | None:
+    def sync_name(self, *, fetch: bool) -> str | None:
+        """The sync's name: from its definition, else as given or learned, else (``fetch``) read once."""
         if self._definition is not None:
             return self._definition.name
         # A sync given by its name (sync_name=) is named without a definition request; so is one whose name the
         # trigger's event or an earlier poke (the task state store) brought.
-        known: str | None = getattr(self, "_resolved_name", None) or self._known_name
+        known = self.resolved_name or self.known_name
         if known:
             return known
         definition = self._sync_definition() if fetch else None
         return definition.name if definition is not None else None
 
-    def _named(self, message: str, *, fetch: bool = True) -> str:
+    def named(self, message: str, *, fetch: bool = True) -> str:
         """``message`` with the sync's name next to its id (when the name is known or may be fetched)."""
         from airflow_provider_polytomic.core.naming import name_sync
 
-        name = self._sync_name(fetch=fetch)
+        name = self.sync_name(fetch=fetch)
         if not name:
             return message
         return name_sync(message, self._canonical_sync_id(), name)
 
-    def _named_judgement(self, judgement: Judgement) -> Judgement:
+    def named_judgement(self, judgement: Judgement) -> Judgement:
         """Remember the execution for lineage, and name the sync in the judgement's message."""
         from dataclasses import replace
 
-        from airflow_provider_polytomic.core.status import Verdict
+        self.saw(judgement.summary(), judgement.execution.schemas if judgement.execution is not None else None)
+        fetch = judgement.verdict.final or self.fetch_while_waiting  # the name once per try (see the class)
+        return replace(judgement, message=self.named(judgement.message, fetch=fetch))
 
-        summary = judgement.summary()
-        if summary is not None:
-            self._lineage_summary = summary
-            self._lineage_schemas = judgement.execution.schemas if judgement.execution is not None else None
-        concluding = judgement.verdict is not Verdict.WAITING
-        return replace(judgement, message=self._named(judgement.message, fetch=self._may_fetch_name(concluding)))
-
-    def _with_sync_name(self, summary: dict[str, Any], *, fetch: bool = True) -> dict[str, Any]:
+    def with_sync_name(self, summary: dict[str, Any], *, fetch: bool = True) -> dict[str, Any]:
         """The summary with ``sync_name`` after ``sync_id`` (None when the definition could not be read)."""
-        self._lineage_summary = summary
-        name = self._sync_name(fetch=fetch)
+        self.summary = summary
+        name = self.sync_name(fetch=fetch)
         named: dict[str, Any] = {}
         for key, value in summary.items():
             named[key] = value
@@ -156,24 +163,15 @@ class PolytomicLineageMixin:
 
     # -- OpenLineage ----------------------------------------------------------------------------------------
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """Inputs, outputs and facets of the execution this task judged (Airflow's OpenLineage listener)."""
-        return self._openlineage_facets()
-
-    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
-        """The same for a failed task: what the sync reads and writes, and the execution that failed."""
-        return self._openlineage_facets()
-
-    def _openlineage_facets(self) -> Any:
-        from airflow.providers.openlineage.extractors import OperatorLineage
-
+    def facets(self) -> Any:
+        """Inputs, outputs and facets of the execution judged (for Airflow's OpenLineage listener)."""
         try:
             plan = self._lineage_plan()
         except Exception as error:  # never let lineage change anything: one warning, and no lineage
             self._definition_failed(error)
-            return OperatorLineage()
+            return no_lineage()
         if plan is None:
-            return OperatorLineage()
+            return no_lineage()
         from airflow_provider_polytomic.openlineage_objects import operator_lineage
 
         return operator_lineage(plan, self.log)
@@ -184,12 +182,12 @@ class PolytomicLineageMixin:
         from airflow_provider_polytomic.core import lineage
         from airflow_provider_polytomic.core.definitions import BulkSyncDefinition, ModelSyncDefinition
 
-        summary = self._lineage_summary
+        summary = self.summary
         if summary is None:
             return None
         sync_id = self._canonical_sync_id()
         sync_url = self._lineage_sync_url(sync_id)
-        kind = self.sync_kind.value
+        kind = self.kind.value
         definition = self._sync_definition()
         if definition is None:
             return lineage.SyncLineage(facet=lineage.run_facet(kind, sync_id, None, summary, sync_url=sync_url))
@@ -224,8 +222,8 @@ class PolytomicLineageMixin:
     def _bulk_schemas(self, summary: dict[str, Any]) -> list[dict[str, Any]]:
         """Every schema of the bulk execution: from the execution read in this process, else the summary, else
         (a summary that lists only the first ones) the execution read again, once."""
-        if self._lineage_schemas is not None:
-            return [schema.to_dict() for schema in self._lineage_schemas]
+        if self.schemas is not None:
+            return [schema.to_dict() for schema in self.schemas]
         listed = [item for item in summary.get("schemas") or [] if isinstance(item, dict)]
         total = summary.get("schemas_total")
         if isinstance(total, int) and total > len(listed) and summary.get("execution_id"):
@@ -239,6 +237,13 @@ class PolytomicLineageMixin:
 
     def _lineage_sync_url(self, sync_id: str) -> str | None:
         try:
-            return self.hook.config.sync_url(sync_id, self.sync_kind)
+            return self.hook.config.sync_url(sync_id, self.kind)
         except Exception:
             return None
+
+
+def no_lineage() -> Any:
+    """What a task that judged no execution reports (it failed before reaching one)."""
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    return OperatorLineage()

@@ -2,8 +2,9 @@
 
 A sync that Terraform recreates keeps its name and gets a new id. The name is resolved in the worker (never in
 the triggerer: the trigger gets the id), with the hook's :meth:`find_sync` (what a look-up means is decided in
-:mod:`airflow_provider_polytomic.core.sync_list`), once per operator instance, and then the task works with the id:
-``self.sync_id`` is set, so the watch, the link, the summary and the messages carry the id, and the name too.
+:mod:`airflow_provider_polytomic.core.sync_list`), once per operator instance (:class:`SyncReference`), and then
+the task works with the id: its ``sync_id`` is set, so the watch, the link, the summary and the messages carry
+the id, and the name too.
 
 Where the instance does not last:
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_polytomic.core.constants import SyncKind
     from airflow_provider_polytomic.hooks.polytomic import PolytomicHook
+    from airflow_provider_polytomic.task_state_store import TaskStateStore
 
 #: Airflow 3.3+ task state store key: the sync a name resolved to, for the later reschedule pokes of one try.
 RESOLVED_KEY = "polytomic_resolved_sync"
@@ -43,62 +45,72 @@ def check_sync_reference(task_id: str, sync_id: Any, sync_name: Any) -> None:
         )
 
 
-class PolytomicSyncReferenceMixin:
-    """Resolves ``sync_name`` to ``sync_id`` when the task runs; mixed into the sensors and start operators."""
+class SyncReference:
+    """The sync a task works with: ``sync_id``, or the id ``sync_name`` resolves to when the task runs.
 
-    sync_id: Any
-    sync_name: Any
-    polytomic_conn_id: str
-    sync_kind: SyncKind
-    #: The name ``sync_id`` was resolved from in this instance (None: given by id, or not resolved yet).
-    _resolved_name: str | None = None
-    #: This instance read or wrote :data:`RESOLVED_KEY` (so the end of the wait deletes it).
-    _resolution_kept: bool = False
-    _context: Context | None = None
+    Built by the sensors and start operators from their rendered ``sync_id`` and ``sync_name`` (once per
+    instance); after :meth:`resolve_and_link` (or :meth:`resume`) :attr:`sync_id` is the id, and
+    :attr:`resolved_name` the name it came from (None when given by id). ``reschedule``: the task's pokes are new
+    processes, so the id is kept in the task state store for the try's later pokes.
+    """
 
-    if TYPE_CHECKING:
-        log: Any
-        task_id: str
+    def __init__(
+        self,
+        *,
+        owner: str,
+        sync_id: Any,
+        sync_name: Any,
+        kind: SyncKind,
+        conn_id: str,
+        hook: PolytomicHook,
+        log: Any,
+        reschedule: bool = False,
+    ) -> None:
+        self.owner = owner
+        self.sync_id = sync_id
+        self.sync_name = sync_name
+        self.kind = kind
+        self.conn_id = conn_id
+        self.hook = hook
+        self.log = log
+        self.reschedule = reschedule
+        #: The name ``sync_id`` was resolved from (None: given by id, or not resolved yet).
+        self.resolved_name: str | None = None
+        #: This instance read or wrote :data:`RESOLVED_KEY` (so the end of the wait deletes it).
+        self._kept = False
 
-        @property
-        def hook(self) -> PolytomicHook: ...
-
-        def _push_sync_url(self, context: Context, sync_id: Any) -> None: ...
-
-        def _state_store(self, context: Context) -> Any: ...
-
-    def _resolve_and_link(self, context: Context, *, wait_out_transient: bool = False) -> bool:
+    def resolve_and_link(self, context: Context, *, wait_out_transient: bool = False) -> bool:
         """Resolve the name (if one was given), then push the extra link, whatever happened. False when Polytomic
         was temporarily unreachable and ``wait_out_transient`` (the next poke tries again); raises otherwise."""
         from airflow_provider_polytomic.core.errors import PolytomicError, is_transient
+        from airflow_provider_polytomic.polytomic_task import push_sync_url
 
-        self._context = context  # what later steps of this instance keep in the task state store go through it
         try:
-            self._resolve_sync(context)
+            self._resolve(context)
         except PolytomicError as error:
             if not (wait_out_transient and is_transient(error)):
                 raise
             self.log.warning("%s Trying again at the next poke.", error)
             return False
         finally:
-            self._push_sync_url(context, self.sync_id if self._reference_ready() else None)
+            push_sync_url(context, self.hook, self.sync_id if self._ready() else None, self.kind)
         return True
 
-    def _reference_ready(self) -> bool:
-        return self._resolved_name is not None or not _given(self.sync_name)
+    def _ready(self) -> bool:
+        return self.resolved_name is not None or not _given(self.sync_name)
 
-    def _resolve_sync(self, context: Context) -> None:
+    def _resolve(self, context: Context) -> None:
         """``sync_id`` from ``sync_name`` (rendered): kept from earlier in this try where Airflow keeps it, else
         looked up. Exactly one of the two must be given."""
         from airflow_provider_polytomic.core.errors import PolytomicConfigError
 
-        if self._resolved_name is not None:
+        if self.resolved_name is not None:
             return
         by_id, by_name = _given(self.sync_id), _given(self.sync_name)
         if by_id == by_name:
             said = "both" if by_id else "neither (both rendered empty)"
             raise PolytomicConfigError(
-                f"{type(self).__name__} '{self.task_id}' needs exactly one of sync_id and sync_name; it got {said}: "
+                f"{self.owner} needs exactly one of sync_id and sync_name; it got {said}: "
                 f"sync_id={self.sync_id!r:.60}, sync_name={self.sync_name!r:.100}."
             )
         if by_id:
@@ -107,25 +119,25 @@ class PolytomicSyncReferenceMixin:
         sync_id = self._kept_resolution(context, name)
         if sync_id is None:
             sync_id = self._look_up(context, name)
-        self.sync_id, self._resolved_name = sync_id, name
+        self.sync_id, self.resolved_name = sync_id, name
+
+    def _store(self, context: Context) -> TaskStateStore | None:
+        from airflow_provider_polytomic.task_state_store import TaskStateStore
+
+        store = TaskStateStore.of(context, self.log)
+        return store if self.reschedule and store.available else None
 
     def _look_up(self, context: Context, name: str) -> str:
         from airflow_provider_polytomic.core.constants import SyncKind
 
-        kind = "bulk sync" if self.sync_kind is SyncKind.BULK else "sync"
-        found = self.hook.find_sync(name, self.sync_kind)
-        store = self._state_store(context) if getattr(self, "reschedule", False) else None
+        kind = "bulk sync" if self.kind is SyncKind.BULK else "sync"
+        found = self.hook.find_sync(name, self.kind)
+        store = self._store(context)
         later = ""
-        if getattr(self, "reschedule", False) and store is None:
+        if self.reschedule and store is None:
             later = " Airflow before 3.3 keeps nothing between reschedule pokes, so each poke looks it up again."
         self.log.info(
-            "Polytomic %s name %r is %s %s (connection '%s').%s",
-            kind,
-            name,
-            kind,
-            found.id,
-            self.polytomic_conn_id,
-            later,
+            "Polytomic %s name %r is %s %s (connection '%s').%s", kind, name, kind, found.id, self.conn_id, later
         )
         if found.active is False:
             self.log.warning(
@@ -145,15 +157,11 @@ class PolytomicSyncReferenceMixin:
         from airflow_provider_polytomic.core.errors import PolytomicError
         from airflow_provider_polytomic.core.ids import validate_id
 
-        store = self._state_store(context) if getattr(self, "reschedule", False) else None
+        store = self._store(context)
         if store is None:
             return None
-        try:
-            saved = store.get(RESOLVED_KEY)
-        except Exception as error:  # the store is a convenience: never let it fail the task
-            self.log.warning("Could not read the task state store (%s: %s).", type(error).__name__, error)
-            return None
-        self._resolution_kept = saved is not None
+        saved = store.get(RESOLVED_KEY)
+        self._kept = saved is not None
         ti: Any = context["ti"]
         # Once per try: a retry looks again (the sync may have been recreated meanwhile).
         if not isinstance(saved, dict) or saved.get("name") != name or saved.get("try_number") != ti.try_number:
@@ -163,49 +171,32 @@ class PolytomicSyncReferenceMixin:
         except PolytomicError:
             return None
 
-    def _resume_reference(self, context: Context) -> None:
+    def resume(self, context: Context) -> None:
         """A task resumed after a deferral (a new instance): the id its name resolved to before deferring."""
         from airflow_provider_polytomic.core.errors import PolytomicError
         from airflow_provider_polytomic.core.ids import validate_id
 
-        if self._resolved_name is not None or not _given(self.sync_name) or _given(self.sync_id):
+        if self.resolved_name is not None or not _given(self.sync_name) or _given(self.sync_id):
             return
         try:
             self.sync_id = validate_id(own_xcom(context, SYNC_ID_XCOM_KEY), "sync id")
         except PolytomicError:
-            self._resolve_sync(context)  # the XCom is gone: look it up again
+            self._resolve(context)  # the XCom is gone: look it up again
             return
-        self._resolved_name = str(self.sync_name)
+        self.resolved_name = str(self.sync_name)
 
-    def _keep_resolution(self, context: Context, store: Any, name: str, sync_id: str) -> None:
+    def _keep_resolution(self, context: Context, store: TaskStateStore | None, name: str, sync_id: str) -> None:
         ti: Any = context["ti"]
         ti.xcom_push(key=SYNC_ID_XCOM_KEY, value=sync_id)
-        if store is None:
-            return
-        try:
-            store.set(RESOLVED_KEY, {"name": name, "sync_id": sync_id, "try_number": ti.try_number})
-        except Exception as error:
-            self.log.warning("Could not write the task state store (%s: %s).", type(error).__name__, error)
-            return
-        self._resolution_kept = True
+        kept = {"name": name, "sync_id": sync_id, "try_number": ti.try_number}
+        if store is not None and store.set(RESOLVED_KEY, kept):
+            self._kept = True
 
-    def _forget_resolution(self, context: Context) -> None:
+    def forget(self, store: TaskStateStore) -> None:
         """The wait ended: delete what this try kept in the task state store (nothing stays behind)."""
-        if not self._resolution_kept:
-            return
-        self._resolution_kept = False
-        store = self._state_store(context)
-        if store is None:
-            return
-        try:
+        if self._kept:
+            self._kept = False
             store.delete(RESOLVED_KEY)
-        except Exception as error:
-            self.log.warning("Could not clear the task state store (%s: %s).", type(error).__name__, error)
-
-    def _forget(self, context: Context) -> None:
-        # The wait's own end (PolytomicExecutionWaitMixin._forget): forget the resolution with the execution.
-        self._forget_resolution(context)
-        super()._forget(context)  # type: ignore[misc]
 
 
 def own_xcom(context: Context, key: str) -> Any:

@@ -166,14 +166,16 @@ def execution_gone(error: BaseException) -> PolytomicExecutionGoneError | None:
 
 
 def is_transient(error: BaseException) -> bool:
-    """The provider's one answer to "may trying again later help?", asked by the retry policy, the sensor, the
-    operators and both triggers.
+    """The provider's one answer to "may trying again later help?" about Polytomic's answer (or its absence),
+    asked by the retry policy and the poll policy (:mod:`~airflow_provider_polytomic.core.poll_policy`, which
+    every driver asks).
 
     Yes for a request that got no answer or timed out, 408, 429 and 5xx; and for a poll answered 2xx with a body
     that is no Polytomic document at all (an HTML page from a proxy, JSON cut short): far more often an edge fault
     than Polytomic's answer, and a poll is safe to repeat (a start never is: it is not retried blindly). No for
     everything else: a wrong key, an unknown sync, a malformed connection, a Polytomic document this provider
-    cannot read, an unexpected exception.
+    cannot read, and any exception that is no ``PolytomicApiError`` (a bug, not an answer: what a driver does with
+    it is the poll policy's, :func:`~airflow_provider_polytomic.core.poll_policy.permanent`).
     """
     if isinstance(error, PolytomicBadResponseError):
         return error.poll and error.foreign

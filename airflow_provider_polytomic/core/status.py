@@ -15,7 +15,41 @@ from airflow_provider_polytomic.core.values import truncate
 
 S = ExecutionStatus
 SUCCESS = frozenset({S.COMPLETED})
-FAILURE = frozenset({S.FAILED, S.CANCELED, S.INTERRUPTED})
+#: How many error messages a failure message quotes.
+QUOTED_ERRORS = 3
+
+
+class Verdict(enum.Enum):
+    """Every state a wait can be in, closed: a poll's (:class:`Judgement`) is ``WAITING``, ``SUCCEEDED`` or
+    ``FAILED``; a wait ends (:class:`Outcome`) with any but ``WAITING``. Not a ``str``: a comparison with text
+    never matches by accident; the values exist only in a trigger event (:meth:`Outcome.to_event`)."""
+
+    WAITING = "waiting"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    #: The wait cannot go on: a permanent error (a wrong key, an unknown sync), or the execution is gone.
+    ERROR = "error"
+    #: The time limit passed before the execution ended.
+    TIMEOUT = "timeout"
+
+    @property
+    def final(self) -> bool:
+        return self is not Verdict.WAITING
+
+
+class Ending(enum.Enum):
+    """How a finished execution ended (what an asset watcher's ``outcomes`` name, by value)."""
+
+    SUCCEEDED = "succeeded"
+    COMPLETED_WITH_ERRORS = "completed_with_errors"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    INTERRUPTED = "interrupted"
+
+
+#: The statuses that end a run badly, each with its ending: a new failure status is added here, with one.
+FAILURE_ENDINGS = {S.FAILED: Ending.FAILED, S.CANCELED: Ending.CANCELED, S.INTERRUPTED: Ending.INTERRUPTED}
+FAILURE = frozenset(FAILURE_ENDINGS)
 #: Bulk only: the run finished with errors. A failure, unless record errors are tolerated.
 FINISHED_WITH_ERRORS = frozenset({S.ERRORS})
 #: The documented statuses of each kind; anything else is unknown (still running, and warned about).
@@ -40,26 +74,6 @@ def status_of(execution: Execution, kind: SyncKind) -> ExecutionStatus | None:
 
 def finished(execution: Execution, kind: SyncKind) -> bool:
     return status_of(execution, kind) in SUCCESS | FAILURE | FINISHED_WITH_ERRORS
-
-
-#: How many error messages a failure message quotes.
-QUOTED_ERRORS = 3
-
-
-class Verdict(str, enum.Enum):
-    WAITING = "waiting"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-class Ending(str, enum.Enum):
-    """How a finished execution ended (what an asset watcher's ``outcomes`` name)."""
-
-    SUCCEEDED = "succeeded"
-    COMPLETED_WITH_ERRORS = "completed_with_errors"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
@@ -100,8 +114,8 @@ def classify(execution: Execution, kind: SyncKind) -> Ending | None:
         return Ending.COMPLETED_WITH_ERRORS if execution.error_count else Ending.SUCCEEDED
     if status in FINISHED_WITH_ERRORS:
         return Ending.COMPLETED_WITH_ERRORS
-    if status in FAILURE:
-        return Ending(status.value)
+    if status in FAILURE_ENDINGS:
+        return FAILURE_ENDINGS[status]
     return None
 
 
@@ -148,8 +162,8 @@ def _quoted(execution: Execution) -> str:
     return f". Polytomic reports: {quoted}{more}."
 
 
-#: How a wait can end, as a trigger's event says it (``waiting`` is only ever a poll's state).
-OUTCOME_VERDICTS = ("succeeded", "failed", "error", "timeout")
+#: How a wait can end: every verdict but ``waiting`` (only ever a poll's state).
+OUTCOME_VERDICTS = frozenset(verdict for verdict in Verdict if verdict.final)
 
 
 @dataclass(frozen=True)
@@ -157,7 +171,7 @@ class Outcome:
     """How a wait ended: the trigger's one event, and what a poke concludes. The contract between a task and
     its trigger: :meth:`to_event` gives JSON primitives, :meth:`from_event` reads them back (or refuses)."""
 
-    verdict: str
+    verdict: Verdict
     message: str
     sync_id: str
     execution_id: str | None = None
@@ -167,16 +181,20 @@ class Outcome:
     #: An ``error`` because the execution no longer exists (a 404 to a read of it): the wait is over.
     gone: bool = False
 
+    def __post_init__(self) -> None:
+        if self.verdict not in OUTCOME_VERDICTS:
+            raise ValueError(f"a wait cannot end with {self.verdict!r}")
+
     @classmethod
     def of(cls, judgement: Judgement, waited: float | None = None) -> Outcome:
         execution_id = judgement.execution.id if judgement.execution else None
-        return cls(
-            judgement.verdict.value, judgement.message, judgement.sync_id, execution_id, judgement.summary(), waited
-        )
+        return cls(judgement.verdict, judgement.message, judgement.sync_id, execution_id, judgement.summary(), waited)
 
     def to_event(self) -> dict[str, Any]:
+        """The event's payload. Its form is read back by every later version (a trigger event stays in the
+        database across an upgrade): the verdict is its value, the text ``"succeeded"``, ``"error"``, ..."""
         return {
-            "verdict": self.verdict,
+            "verdict": self.verdict.value,
             "message": self.message,
             "sync_id": self.sync_id,
             "execution_id": self.execution_id,
@@ -188,13 +206,14 @@ class Outcome:
     @classmethod
     def from_event(cls, event: Any) -> Outcome:
         """The outcome a trigger sent; ``ValueError`` for anything that is not one."""
-        if not isinstance(event, dict) or event.get("verdict") not in OUTCOME_VERDICTS:
+        verdict = _event_verdict(event)
+        if verdict is None:
             raise ValueError(f"not a Polytomic trigger event: {event!r:.300}")
         summary, waited = event.get("summary"), event.get("waited")
-        if event["verdict"] in ("succeeded", "failed") and not isinstance(summary, dict):
-            raise ValueError(f"a '{event['verdict']}' event without a summary: {event!r:.300}")
+        if verdict in (Verdict.SUCCEEDED, Verdict.FAILED) and not isinstance(summary, dict):
+            raise ValueError(f"a '{verdict.value}' event without a summary: {event!r:.300}")
         return cls(
-            verdict=event["verdict"],
+            verdict=verdict,
             message=str(event.get("message") or ""),
             sync_id=str(event.get("sync_id") or ""),
             execution_id=event.get("execution_id") if isinstance(event.get("execution_id"), str) else None,
@@ -202,3 +221,14 @@ class Outcome:
             waited=float(waited) if isinstance(waited, (int, float)) else None,
             gone=event.get("gone") is True,  # absent from an older trigger's event
         )
+
+
+def _event_verdict(event: Any) -> Verdict | None:
+    """The final verdict an event names (by value), or None."""
+    if not isinstance(event, dict) or not isinstance(event.get("verdict"), str):
+        return None
+    try:
+        verdict = Verdict(event["verdict"])
+    except ValueError:
+        return None
+    return verdict if verdict in OUTCOME_VERDICTS else None

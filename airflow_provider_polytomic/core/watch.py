@@ -56,8 +56,9 @@ class SyncWatch:
     execution_id: str | None = None
     completed_after: datetime | None = None
     anchor: datetime | None = None
-    #: Options a DAG author sets (on the sensors and start operators, under the same name) are marked
-    #: ``author``: every watch a task makes gets them from the task (:data:`AUTHOR_OPTIONS`). Every option so far
+    #: Options a DAG author sets (a constructor parameter of the sensors and start operators, under the same
+    #: name) are marked ``author``: each task passes them to the wait it builds (:data:`AUTHOR_OPTIONS`;
+    #: tests/unit/test_execution_wait.py fails for a task that lacks one). Every option so far
     #: can change the verdict; one that cannot (a hint for log lines) is marked ``ignorable``: a trigger of an
     #: older version that does not know it then drops it with a warning instead of failing
     #: (:data:`IGNORABLE_OPTIONS`, :mod:`~airflow_provider_polytomic.core.trigger_args`).
@@ -213,7 +214,7 @@ class SyncWatch:
 WATCH_OPTIONS = tuple(
     item.name for item in fields(SyncWatch) if not item.name.startswith("_") and not item.metadata.get("process")
 )
-#: The options a task passes to its watches from its own attributes of the same name.
+#: The options a task passes to the wait it builds (``ExecutionWait(author_options=...)``), from its own parameters.
 AUTHOR_OPTIONS = tuple(item.name for item in fields(SyncWatch) if item.metadata.get("author"))
 #: The options a reader that does not know them may drop (see the note on the fields).
 IGNORABLE_OPTIONS = tuple(item.name for item in fields(SyncWatch) if item.metadata.get("ignorable"))
@@ -221,6 +222,20 @@ IGNORABLE_OPTIONS = tuple(item.name for item in fields(SyncWatch) if item.metada
 _TIMESTAMPS = frozenset(item.name for item in fields(SyncWatch) if "datetime" in str(item.type))
 _FLAGS = frozenset(item.name for item in fields(SyncWatch) if str(item.type) == "bool")
 _KINDS = frozenset(item.name for item in fields(SyncWatch) if "SyncKind" in str(item.type))
+
+
+def completed_after_instant(value: datetime | str | None) -> datetime | None:
+    """A DAG author's ``completed_after`` (a datetime, naive meaning UTC, or ISO 8601 text; empty is none)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    try:
+        return parse_timestamp(str(value))
+    except ValueError:
+        raise PolytomicConfigError(
+            f"completed_after must be a datetime or an ISO 8601 string, got {value!r:.100}."
+        ) from None
 
 
 def checked_options(state: dict[str, Any]) -> dict[str, Any]:

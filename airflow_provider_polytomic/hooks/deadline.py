@@ -171,10 +171,10 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
     """An ``HTTPAdapter`` whose connections (direct or through a proxy) obey the thread's :class:`Deadline`."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[no-untyped-call]  # untyped in some requests
         self.poolmanager.pool_classes_by_scheme = _POOLS
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)  # type: ignore[no-untyped-call]
         manager.pool_classes_by_scheme = _POOLS
         return manager

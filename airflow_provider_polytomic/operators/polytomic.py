@@ -9,20 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTaskTimeout, BaseOperator, conf
 
-from airflow_provider_polytomic.console_output import PolytomicConsoleLogMixin, check_console_log
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
 from airflow_provider_polytomic.core.errors import PolytomicConflictError, PolytomicError
-from airflow_provider_polytomic.execution_wait import PolytomicExecutionWaitMixin
 from airflow_provider_polytomic.links.polytomic import PolytomicSyncLink
-from airflow_provider_polytomic.sync_reference import PolytomicSyncReferenceMixin, check_sync_reference, own_xcom
+from airflow_provider_polytomic.polytomic_task import PolytomicTask
+from airflow_provider_polytomic.sync_reference import own_xcom
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_polytomic.core.bulk_start import BulkStartOptions
     from airflow_provider_polytomic.core.models import Execution
-    from airflow_provider_polytomic.core.watch import SyncWatch
+    from airflow_provider_polytomic.execution_wait import ExecutionWait
 
 EXECUTION_ID_XCOM_KEY = "execution_id"
 #: The run this task itself started (absent when it attached to another): what a timeout after a deferral
@@ -33,9 +32,7 @@ IF_RUNNING = ("attach", "fail")
 _DEFERRAL_GRACE = 60.0
 
 
-class _PolytomicStartOperator(
-    PolytomicSyncReferenceMixin, PolytomicConsoleLogMixin, PolytomicExecutionWaitMixin, BaseOperator
-):
+class _PolytomicStartOperator(PolytomicTask, BaseOperator):
     """Start a run, then wait like the sensor. Subclasses say which kind of sync and how to start it."""
 
     template_fields: Sequence[str] = ("sync_id", "sync_name", "idempotency_key")
@@ -62,11 +59,9 @@ class _PolytomicStartOperator(
         super().__init__(**kwargs)
         if if_running not in IF_RUNNING:
             raise ValueError(f"if_running must be one of {IF_RUNNING}, got {if_running!r}")
-        check_sync_reference(self.task_id, sync_id, sync_name)
-        self.sync_id = sync_id
-        self.sync_name = sync_name
-        self.console_log = check_console_log(self.task_id, console_log)
-        self.polytomic_conn_id = polytomic_conn_id
+        self._take_sync(
+            sync_id=sync_id, sync_name=sync_name, polytomic_conn_id=polytomic_conn_id, console_log=console_log
+        )
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = checked_interval(poll_interval, f"{type(self).__name__} '{self.task_id}': poll_interval")
@@ -78,6 +73,19 @@ class _PolytomicStartOperator(
         #: The run this task started (and may cancel); None when it attached to someone else's.
         self._started: str | None = None
 
+    def _wait_for(self) -> ExecutionWait:
+        """The wait, built from this task's own parameters."""
+        from airflow_provider_polytomic.execution_wait import time_limit
+
+        if self._waiting is None:
+            self._waiting = self._new_wait(
+                author_options={"fail_on_record_errors": self.fail_on_record_errors},
+                limit=time_limit(self.timeout, self.execution_timeout),
+                fetch_while_waiting=True,  # one process, or a check before deferring: the trigger carries it on
+                cursor_store=None,  # one process per wait (or a trigger): the cursor lasts the instance
+            )
+        return self._waiting
+
     def _start_run(self, sync_id: str, idempotency_key: str) -> Execution:
         raise NotImplementedError
 
@@ -88,25 +96,27 @@ class _PolytomicStartOperator(
         sync_id = validate_id(self.sync_id, "sync id")
         execution = self._start(context, sync_id)
         context["ti"].xcom_push(key=EXECUTION_ID_XCOM_KEY, value=execution.id)
+        waiting = self._wait_for()
         if not self.wait_for_completion:
             # Started, not finished: no asset event extra, and no request for the name (null unless known).
-            return self._with_sync_name(execution.summary(sync_id), fetch=False)
-        watch = self._sync_watch(sync_id, execution_id=execution.id)
-        self._waiting_since = time.time()
-        limit = self._time_limit()
+            return waiting.names.with_sync_name(execution.summary(sync_id), fetch=False)
+        watch = waiting.watch(sync_id, execution_id=execution.id)
+        waiting.since = time.time()
+        limit = waiting.limit
         try:
             if self.deferrable:
-                summary = self._poll_once(watch, "The trigger will keep trying.")
+                summary = waiting.poke(watch, "The trigger will keep trying.")
                 if summary is not None:
                     return self._publish(context, summary)
-                self.defer(
-                    trigger=self._trigger(
-                        watch, poll_interval=self.poll_interval, deadline=time.time() + limit if limit else None
-                    ),
-                    method_name="execute_complete",
+                deferral = waiting.defer_args(
+                    watch,
+                    conn_id=self.polytomic_conn_id,
+                    poll_interval=self.poll_interval,
+                    deadline=time.time() + limit if limit else None,
                     timeout=timedelta(seconds=limit + _DEFERRAL_GRACE) if limit else None,
                 )
-            return self._publish(context, self._wait(watch, limit))
+                self.defer(**deferral)
+            return self._publish(context, waiting.wait(watch, self.poll_interval))
         except (AirflowSensorTimeout, AirflowTaskTimeout):
             self._cancel("the wait timed out")
             raise
@@ -136,36 +146,21 @@ class _PolytomicStartOperator(
         self.log.info("Started Polytomic sync %s: execution %s (Idempotency-Key %s).", sync_id, execution.id, key)
         return execution
 
-    def _wait(self, watch: SyncWatch, limit: float | None) -> dict[str, Any]:
-        deadline = time.monotonic() + limit if limit else None
-        while True:
-            summary = self._poll_once(watch, "Trying again at the next poll.")
-            if summary is not None:
-                return summary
-            pause = self.poll_interval
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AirflowSensorTimeout(
-                        f"Polytomic sync {watch.sync_id} execution {watch.execution_id} did not end "
-                        f"within {limit:.0f} s."
-                    )
-                pause = min(pause, remaining)
-            time.sleep(pause)
-
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume from the trigger: the same outcomes and return value as waiting in the worker."""
         try:
-            return self._conclude_event(context, event)
+            return self._publish(context, self._wait_for().resume(event))
         except AirflowSensorTimeout:
             self._started = self._started_before_deferral(context)
             self._cancel("the wait timed out")
             raise
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        from airflow_provider_polytomic.execution_wait import deferral_failure
+
         self._resume_reference(context)
         if next_method == "__fail__":
-            failure = self._deferral_failure(self.sync_id, next_kwargs)
+            failure = deferral_failure(self.sync_id, next_kwargs)
             if isinstance(failure, AirflowSensorTimeout):
                 # Only when Airflow's deferral timeout beats the trigger's own deadline (it has a grace period).
                 self._started = self._started_before_deferral(context)

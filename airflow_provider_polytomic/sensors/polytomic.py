@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
@@ -17,30 +17,22 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from airflow_provider_polytomic.console_output import PolytomicConsoleLogMixin, check_console_log
 from airflow_provider_polytomic.core.bounds import poll_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
-from airflow_provider_polytomic.core.errors import PolytomicConfigError
-from airflow_provider_polytomic.execution_wait import PolytomicExecutionWaitMixin
-from airflow_provider_polytomic.followed_execution import FollowedExecutionMixin
 from airflow_provider_polytomic.links.polytomic import SYNC_URL_XCOM_KEY, PolytomicSyncLink
-from airflow_provider_polytomic.sync_reference import PolytomicSyncReferenceMixin, check_sync_reference
+from airflow_provider_polytomic.polytomic_task import PolytomicTask
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_polytomic.core.watch import SyncWatch
+    from airflow_provider_polytomic.execution_wait import ExecutionWait
+    from airflow_provider_polytomic.followed_execution import FollowedExecution
 
 __all__ = ["SYNC_URL_XCOM_KEY", "PolytomicBulkSyncStatusSensor", "PolytomicSyncLink", "PolytomicSyncStatusSensor"]
 
 
-class PolytomicSyncStatusSensor(
-    PolytomicSyncReferenceMixin,
-    PolytomicConsoleLogMixin,
-    FollowedExecutionMixin,
-    PolytomicExecutionWaitMixin,
-    BaseSensorOperator,
-):
+class PolytomicSyncStatusSensor(PolytomicTask, BaseSensorOperator):
     """Waits until a Polytomic model sync's execution ends; succeeds only on ``completed``.
 
     Which execution: ``execution_id`` when given; otherwise the sync's current execution, else its last one.
@@ -111,17 +103,45 @@ class PolytomicSyncStatusSensor(
     ) -> None:
         super().__init__(**kwargs)
         poll_interval(self.poke_interval, f"{type(self).__name__} '{self.task_id}': poke_interval")
-        check_sync_reference(self.task_id, sync_id, sync_name)
-        self.sync_id = sync_id
-        self.sync_name = sync_name
-        self.console_log = check_console_log(self.task_id, console_log)
-        self.polytomic_conn_id = polytomic_conn_id
+        self._take_sync(
+            sync_id=sync_id, sync_name=sync_name, polytomic_conn_id=polytomic_conn_id, console_log=console_log
+        )
         self.execution_id = execution_id
         self.completed_after = completed_after
         self.fail_on_record_errors = fail_on_record_errors
         self.deferrable = deferrable
         self._watch: SyncWatch | None = None
-        self._waiting_since: float | None = None
+        self._followed: FollowedExecution | None = None
+
+    def _reschedules(self) -> bool:
+        return bool(self.reschedule)
+
+    def _follow(self) -> FollowedExecution:
+        """The execution followed across tries, built from this task's own parameters (once rendered)."""
+        from airflow_provider_polytomic.followed_execution import FollowedExecution
+
+        if self._followed is None:
+            self._followed = FollowedExecution(
+                author_execution_id=self.execution_id, retries=self.retries, forget_all=self._forget, log=self.log
+            )
+        return self._followed
+
+    def _wait_for(self, context: Context) -> ExecutionWait:
+        """The wait, built from this task's own parameters (once per instance: a poke-mode try keeps it)."""
+        from airflow_provider_polytomic.execution_wait import time_limit
+        from airflow_provider_polytomic.task_state_store import TaskStateStore
+
+        if self._waiting is None:
+            followed = self._follow()  # read first (recall), so the wait knows what the store kept
+            self._waiting = self._new_wait(
+                author_options={"fail_on_record_errors": self.fail_on_record_errors},
+                limit=time_limit(self.timeout, self.execution_timeout),
+                # The name once per try (see TaskLineage): a reschedule poke reads it only for the store to keep.
+                fetch_while_waiting=not self.reschedule or (followed.name_kept and not followed.name_tried),
+                cursor_store=TaskStateStore.of(context, self.log) if self.reschedule else None,
+            )
+            self._waiting.names.known_name = followed.kept_name
+        return self._waiting
 
     # -- poke and reschedule ------------------------------------------------------------------------------
 
@@ -131,10 +151,11 @@ class PolytomicSyncStatusSensor(
                 return False
             anchor = self._first_reschedule_date(context) if self.reschedule else None
             self._watch = self._new_watch(anchor, context)
-            self._waiting_since = anchor.timestamp() if anchor else time.time()
+            self._wait_for(context).since = anchor.timestamp() if anchor else time.time()
         # Transient trouble is waited out: the sensor's timeout bounds how long this may last.
-        summary = self._poll_once(self._watch, "Trying again at the next poke.")
-        self._remember(context, self._watch)
+        waiting = self._wait_for(context)
+        summary = waiting.poke(self._watch, "Trying again at the next poke.")
+        self._follow().remember(context, self._watch, waiting.names.sync_name(fetch=False))
         if summary is None:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._publish(context, summary))
@@ -142,77 +163,71 @@ class PolytomicSyncStatusSensor(
     # -- deferrable ---------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
-        with self._following(context):  # the followed execution is forgotten when the wait ends, in every mode
+        with self._follow().following(context):  # the followed execution is forgotten when the wait ends, in every mode
             return self._execute_deferrable(context) if self.deferrable else super().execute(context)
 
     def _execute_deferrable(self, context: Context) -> Any:
+        from airflow_provider_polytomic.core.poll_policy import timed_out
+
         started = time.monotonic()
         self._resolve_and_link(context)  # the name, if given, then the link (which must exist either way)
-        watch = self._new_watch(context=context)
-        self._waiting_since = time.time()
+        watch = self._new_watch(None, context)
+        waiting = self._wait_for(context)
+        waiting.since = time.time()
         with self._soft_fail():
-            summary = self._poll_once(watch, "The trigger will keep trying.")
+            summary = waiting.poke(watch, "The trigger will keep trying.")
             if summary is not None:
                 return self._publish(context, summary)  # already finished: no deferral
-            self._remember(context, watch)
-            remaining = (self._time_limit() or 0.0) - (time.monotonic() - started)
+            self._follow().remember(context, watch, waiting.names.sync_name(fetch=False))
+            remaining = (waiting.limit or 0.0) - (time.monotonic() - started)
             if remaining <= 0:
-                raise AirflowSensorTimeout(f"Sensor timed out before deferring (timeout={self.timeout} s).")
-        trigger = self._trigger(
+                raise AirflowSensorTimeout(timed_out(watch.sync_id, limit=waiting.limit))
+        deferral = waiting.defer_args(
             watch,
+            conn_id=self.polytomic_conn_id,
             poll_interval=float(self.poke_interval),
             deadline=time.time() + remaining,
+            timeout=timedelta(seconds=remaining),
             # Before an execution is known, a restarted trigger must find the same one: anchor it to now, on
             # Polytomic's clock (the triggerer's and this worker's may both differ from it).
             anchor=watch.polytomic_now().isoformat() if watch.execution_id is None else None,
         )
-        self.defer(trigger=trigger, method_name="execute_complete", timeout=timedelta(seconds=remaining))
+        self.defer(**deferral)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume from the trigger: the same outcomes and return value as poke mode."""
-        return self._conclude_event(context, event)
+        return self._publish(context, self._wait_for(context).resume(event))
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         # Airflow's own resume_execution skips on *any* error under soft_fail (and Airflow 2 turns a
         # deferral timeout into a retryable error); this keeps the poke-mode semantics described above.
-        with self._following(context), self._soft_fail():
+        from airflow_provider_polytomic.execution_wait import deferral_failure
+
+        with self._follow().following(context), self._soft_fail():
             self._resume_reference(context)
             if next_method == "__fail__":
-                raise self._deferral_failure(self.sync_id, next_kwargs)
+                raise deferral_failure(self.sync_id, next_kwargs)
             return getattr(self, next_method)(context, **(next_kwargs or {}))
 
     # -- shared -------------------------------------------------------------------------------------------
 
-    def _new_watch(self, anchor: datetime | None = None, context: Context | None = None) -> SyncWatch:
+    def _new_watch(self, anchor: datetime | None, context: Context) -> SyncWatch:
         """The watch for this try: ``execution_id`` if given, else the one an earlier try followed, else the
         sync's current one (or the anchored look-up)."""
         from airflow_provider_polytomic.core.ids import validate_id
+        from airflow_provider_polytomic.core.watch import completed_after_instant
 
         remembered = None
-        if not self.execution_id and context is not None:
-            remembered = self._recall(context, validate_id(self.sync_id, "sync id"))
-        return self._sync_watch(
+        if not self.execution_id:
+            sync_id = validate_id(self.sync_id, "sync id")
+            remembered = self._follow().recall(context, sync_id, self._sync().resolved_name)
+        return self._wait_for(context).watch(
             self.sync_id,
             execution_id=self.execution_id or remembered,
-            completed_after=self._completed_after(),
+            completed_after=completed_after_instant(self.completed_after),
             # Airflow's time: the watch puts it on Polytomic's clock before comparing (core/clock.py).
             local_anchor=None if remembered else anchor,
         )
-
-    def _completed_after(self) -> datetime | None:
-        from airflow_provider_polytomic.core.values import parse_timestamp
-
-        value = self.completed_after
-        if value is None or value == "":
-            return None
-        if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        try:
-            return parse_timestamp(str(value))
-        except ValueError:
-            raise PolytomicConfigError(
-                f"completed_after must be a datetime or an ISO 8601 string, got {value!r:.100}."
-            ) from None
 
     def _first_reschedule_date(self, context: Context) -> datetime | None:
         """When this try's first poke ran, if this is a later poke in reschedule mode; None otherwise."""
@@ -220,13 +235,26 @@ class PolytomicSyncStatusSensor(
         if hasattr(ti, "get_first_reschedule_date"):  # Airflow 3
             first: datetime | None = ti.get_first_reschedule_date(context)
             return first
-        from airflow.sensors.base import _orig_start_date  # Airflow 2.x
+        from airflow.sensors.base import _orig_start_date  # type: ignore[attr-defined]  # Airflow 2.x only
 
         first_try = (ti.max_tries or 0) - (self.retries or 0) + 1
         started: datetime | None = _orig_start_date(
             dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index, try_number=first_try
         )
         return started
+
+    def _forget(self, context: Context) -> None:
+        """The wait ended: what it kept in the task state store goes (the name's resolution, the console
+        cursor, the followed execution)."""
+        from airflow_provider_polytomic.task_state_store import TaskStateStore
+
+        store = TaskStateStore.of(context, self.log)
+        if self._reference is not None:
+            self._reference.forget(store)
+        if self._waiting is not None:
+            self._waiting.console.forget(store)
+        if self._followed is not None:
+            self._followed.forget(store)
 
     @contextmanager
     def _soft_fail(self) -> Iterator[None]:

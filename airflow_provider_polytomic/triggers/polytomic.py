@@ -12,26 +12,18 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_polytomic.core.bounds import bounded_number, first_poll_delay
 from airflow_provider_polytomic.core.bounds import poll_interval as checked_interval
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID
-from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicError, execution_gone, is_transient
-from airflow_provider_polytomic.core.naming import name_sync
+from airflow_provider_polytomic.core.errors import PolytomicConfigError, PolytomicError, execution_gone
+from airflow_provider_polytomic.core.poll_policy import PollErrors, permanent, timed_out
 from airflow_provider_polytomic.core.status import Outcome, Verdict
 from airflow_provider_polytomic.core.trigger_args import ArgumentCheck, row_marks
 from airflow_provider_polytomic.core.wait_log import STILL_WAITING_OPTION, WaitLog, still_waiting_interval, wait_began
 from airflow_provider_polytomic.core.watch import IGNORABLE_OPTIONS, WATCH_OPTIONS, SyncWatch
 
-#: Longest pause between polls while Polytomic keeps failing transiently.
-MAX_ERROR_BACKOFF = 600.0
 #: The trigger's clock and sleep (a test runs an hour's wait in a second by replacing both).
 _now = time.time
 _sleep = asyncio.sleep
 #: Whether this process has warned about a bad ``[polytomic] still_waiting_log_interval`` (once is enough).
 _config_warned = False
-
-
-def error_backoff(poll_interval: float, failures: int) -> float:
-    """The pause after ``failures`` transient failures in a row: doubling from the poll interval, capped."""
-    # The exponent is capped too, so days of failures cannot overflow the float.
-    return min(poll_interval * 2.0 ** min(failures, 32), max(poll_interval, MAX_ERROR_BACKOFF))
 
 
 class PolytomicSyncStatusTrigger(BaseTrigger):
@@ -143,7 +135,7 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
 
         if self.arguments.problem is not None:  # a row this version cannot run: fail the task, never the triggerer
             self.log.error(self.arguments.problem)
-            return Outcome("error", self.arguments.problem, self.sync_id, None).to_event()
+            return Outcome(Verdict.ERROR, self.arguments.problem, self.sync_id, None).to_event()
         if warning := self.arguments.ignored_warning():
             self.log.warning(warning)
         story = self._story()
@@ -151,10 +143,9 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
             watch = SyncWatch.from_dict(self.watch)
             client = await AsyncPolytomicClient.from_connection(self.polytomic_conn_id, self.log)
         except PolytomicError as error:  # a connection that can never work, an undefined one, a bad id
-            return Outcome("error", str(error), self.sync_id, self.watch.get("execution_id")).to_event()
+            return Outcome(Verdict.ERROR, str(error), self.sync_id, self.watch.get("execution_id")).to_event()
         self.log.info(story.start(watch.sync_id, self.watch, self.poll_interval, _now()))
-        failures = 0
-        last_error: PolytomicError | None = None
+        errors = PollErrors(self.poll_interval)
         # An answer another trigger on this loop got for the same read may serve this one for half an interval.
         max_age = self.poll_interval / 2
         async with client:
@@ -168,19 +159,18 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                     while judgement.again:
                         judgement = watch.observe(await client.run(watch.next_call(), max_age=max_age))
                 except PolytomicError as error:
-                    if not is_transient(error):
+                    if permanent(error):
                         gone = execution_gone(error) is not None  # the task then ends its wait (and looks afresh)
-                        return Outcome("error", str(error), watch.sync_id, watch.execution_id, gone=gone).to_event()
+                        outcome = Outcome(Verdict.ERROR, str(error), watch.sync_id, watch.execution_id, gone=gone)
+                        return outcome.to_event()
                     # Still transient after the request's own retries: keep watching, backing off.
-                    failures += 1
-                    last_error = error
-                    pause = error_backoff(self.poll_interval, failures)
+                    pause = errors.failed(error)
                     self.log.warning("%s Polling again in %.0f s.", error, pause)
                     story.logged(_now())
                 else:
-                    failures, last_error = 0, None
+                    errors.answered()
                     now = _now()
-                    if judgement.verdict is not Verdict.WAITING:
+                    if judgement.verdict.final:
                         self.log.info(story.final(judgement, now))  # the final poll, logged too
                         return Outcome.of(judgement, story.waited(now)).to_event()
                     line = story.poll(judgement, now)  # the story's next line, if this poll is news
@@ -189,15 +179,8 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
                 if self.deadline is not None:
                     remaining = self.deadline - _now()
                     if remaining <= 0:
-                        message = name_sync(
-                            f"Timed out waiting for Polytomic sync {watch.sync_id}.", watch.sync_id, watch.sync_name
-                        )
-                        if last_error is not None:
-                            message += (
-                                f" Polytomic was failing: the last {failures} poll(s) in a row failed, the last with: "
-                                f"{last_error}"
-                            )
-                        return Outcome("timeout", message, watch.sync_id, watch.execution_id).to_event()
+                        message = timed_out(watch.sync_id, errors=errors, sync_name=watch.sync_name)
+                        return Outcome(Verdict.TIMEOUT, message, watch.sync_id, watch.execution_id).to_event()
                     pause = min(pause, remaining)
                 await _sleep(pause)
 

@@ -23,9 +23,10 @@ Exactly once per execution id:
   ``core/clock.py``). Executions finished before it never fire, so a restart fires no duplicate, but
   executions that finished while the triggerer was down (or the DAG paused) do not fire either.
 
-Errors never end the watcher: transient ones (5xx, 429, timeouts, after the client's own retries) back off up to
-``MAX_ERROR_BACKOFF``; permanent ones (401/403, 404, a broken connection) are logged as errors in the
-triggerer's log on every retry, which comes every ``permanent_error_interval`` seconds, until they are fixed.
+Errors never end the watcher (the poll policy, :mod:`~airflow_provider_polytomic.core.poll_policy`): transient
+ones (5xx, 429, timeouts, after the client's own retries) and unexpected exceptions back off up to
+``MAX_ERROR_BACKOFF``; permanent ones (401/403, 404, a broken connection) are logged as errors in the triggerer's
+log on every retry, which comes every ``permanent_error_interval`` seconds, until they are fixed.
 
 On Airflow 2 (no event-driven scheduling) this module imports, and constructing the trigger raises a clear
 error.
@@ -56,12 +57,12 @@ from airflow_provider_polytomic.core.completions import (
     watcher_arguments,
 )
 from airflow_provider_polytomic.core.constants import DEFAULT_CONN_ID, SyncKind
-from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicTriggerArgumentError, is_transient
+from airflow_provider_polytomic.core.errors import PolytomicError, PolytomicTriggerArgumentError
 from airflow_provider_polytomic.core.models import Execution
+from airflow_provider_polytomic.core.poll_policy import PollErrors, permanent
 from airflow_provider_polytomic.core.trigger_args import ArgumentCheck, row_marks
 from airflow_provider_polytomic.core.values import parse_timestamp
 from airflow_provider_polytomic.triggers.asset_state_store import LedgerStore
-from airflow_provider_polytomic.triggers.polytomic import error_backoff
 
 if TYPE_CHECKING:
     from airflow.triggers.base import BaseEventTrigger  # type: ignore[attr-defined,unused-ignore]  # Airflow 3
@@ -173,7 +174,7 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         store = LedgerStore(getattr(self, "asset_state_store", None), self.state_key, self.log)
         ledger: CompletionLedger | None = None
         client: AsyncPolytomicClient | None = None
-        failures = 0
+        errors = PollErrors(self.poll_interval)
         try:
             while True:
                 try:
@@ -183,19 +184,17 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
                         ledger = await self._open_ledger(store, client)
                     executions, now = await self._newly_finished(client, ledger, kind, store)
                 except Exception as error:  # a watcher logs and carries on, never dies
-                    failures += 1
-                    pause, permanent = self._after_error(error, failures)
-                    if permanent and client is not None:
+                    pause, needs_a_person = self._after_error(error, errors)
+                    if needs_a_person and client is not None:
                         # Read the connection again next time: the fix (a new key, another host) is made there.
                         await client.close()
                         client = None
                     await asyncio.sleep(pause)
                     continue
-                if failures:
+                if failed := errors.answered():
                     self.log.info(
-                        "Polytomic sync %s answers again after %d failed poll(s); watching it.", self.sync_id, failures
+                        "Polytomic sync %s answers again after %d failed poll(s); watching it.", self.sync_id, failed
                     )
-                    failures = 0
                 for execution in executions:
                     outcome = outcome_of(execution, kind)
                     ledger.mark(execution, now)
@@ -277,12 +276,12 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
         self.log.debug("Polytomic sync %s: %d newly finished execution(s).", self.sync_id, len(new))
         return new, now
 
-    def _after_error(self, error: Exception, failures: int) -> tuple[float, bool]:
-        """Log ``error``; the pause before the next attempt, and whether the error is permanent."""
+    def _after_error(self, error: Exception, errors: PollErrors) -> tuple[float, bool]:
+        """Count and log ``error``; the pause before the next attempt, and whether the error is permanent."""
+        backoff = errors.failed(error)
         # Only a PolytomicError can be permanent (needs a person); anything else is unexpected and retried.
-        permanent = isinstance(error, PolytomicError) and not is_transient(error)
         text = str(error) if isinstance(error, PolytomicError) else f"Unexpected {type(error).__name__}: {error}."
-        if permanent:
+        if permanent(error):
             pause = max(self.poll_interval, self.permanent_error_interval)
             self.log.error(
                 "Polytomic sync completion watcher for sync %s cannot watch it: %s This does not fix itself: "
@@ -290,9 +289,8 @@ class PolytomicSyncCompletionTrigger(BaseEventTrigger):  # type: ignore[misc]
                 self.sync_id,
                 text,
                 pause,
-                failures,
+                errors.failures,
             )
             return pause, True
-        pause = error_backoff(self.poll_interval, failures)
-        self.log.warning("%s Watching Polytomic sync %s again in %g s.", text, self.sync_id, pause)
-        return pause, False
+        self.log.warning("%s Watching Polytomic sync %s again in %g s.", text, self.sync_id, backoff)
+        return backoff, False

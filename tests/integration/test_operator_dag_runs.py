@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
 from airflow_provider_polytomic.core.errors import PolytomicSyncFailedError
 from airflow_provider_polytomic.core.watch import SyncWatch
@@ -135,7 +137,7 @@ def test_killing_the_task_cancels_the_run_it_started(
 
     def wait() -> None:
         try:
-            operator._wait(SyncWatch(sync.id, execution_id=execution.id), None)
+            operator._wait_for().wait(SyncWatch(sync.id, execution_id=execution.id), operator.poll_interval)
         except BaseException as error:
             outcome.append(error)
 
@@ -162,3 +164,21 @@ def test_killing_a_task_that_attached_to_someone_elses_run_cancels_nothing(
     assert execution.id == sync.executions[0].id
     operator.on_kill()
     assert cancels(emulator, sync) == []
+
+
+def test_the_wait_in_the_worker_backs_off_while_polytomic_fails_and_its_timeout_says_so(
+    make_connection: Callable[..., str], emulator: PolytomicEmulator
+) -> None:
+    sync = emulator.add_sync(run_steps=FOREVER)
+    operator = PolytomicStartSyncOperator(
+        task_id="run_sync", sync_id=sync.id, polytomic_conn_id=make_connection(), poll_interval=0.2, timeout=2.5
+    )
+    execution = operator._start({"ti": _TaskInstance()}, sync.id)  # type: ignore[arg-type]
+    emulator.add_fault("status", path=rf"/api/syncs/{sync.id}/executions/.+", status=503)
+    with pytest.raises(AirflowSensorTimeout) as raised:
+        operator._wait_for().wait(SyncWatch(sync.id, execution_id=execution.id), operator.poll_interval)
+    # The poll policy's pauses (0.4, 0.8, 1.6 s...), not one every 0.2 s (about 12 polls in 2.5 s).
+    failed = int(re.search(r"the last (\d+) poll\(s\) in a row failed", str(raised.value)).group(1))  # type: ignore[union-attr]
+    assert 2 <= failed <= 5, str(raised.value)
+    assert f"Timed out waiting for Polytomic sync {sync.id} (time limit 2 s)." in str(raised.value)
+    assert "HTTP 503" in str(raised.value)

@@ -47,11 +47,11 @@ class SkewedSensor(PolytomicSyncStatusSensor):
         super().__init__(**kwargs)
         self.change = change
 
-    def _trigger(self, *args: Any, **kwargs: Any) -> Any:
-        classpath, row = super()._trigger(*args, **kwargs).serialize()
+    def defer(self, *, trigger: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        classpath, row = trigger.serialize()
         change = dict(self.change)
         row = {**row, "provider_version": WRITER, **change, "watch": {**row["watch"], **change.pop("watch", {})}}
-        return RowWriter(classpath, row)
+        return super().defer(trigger=RowWriter(classpath, row), **kwargs)
 
 
 SENSOR: dict[str, Any] = {"deferrable": True, "poke_interval": 1, "timeout": 300}

@@ -35,7 +35,7 @@ EXEMPT = {
     "path tests of test_protocol.py and test_definitions.py",
     "core/defaults.py": "data only; test_connection_form.py checks that form and config agree on it",
     "links/polytomic.py": "Airflow plumbing (reads one XCom); what it shows is pushed and tested in "
-    "test_execution_wait.py",
+    "test_polytomic_task.py",
     # The emulator is the tests' server: tests/integration/test_emulator*.py drive it over HTTP, whole.
     "testing/__main__.py": "the emulator's CLI: tests/integration/test_emulator_cli.py",
     "testing/api.py": "the emulator: tests/integration/test_emulator.py",

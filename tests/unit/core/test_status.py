@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_polytomic.core.constants import SyncKind
-from airflow_provider_polytomic.core.status import Ending, Outcome, Verdict, classify, judge
+from airflow_provider_polytomic.core.status import FAILURE, FAILURE_ENDINGS, Ending, Outcome, Verdict, classify, judge
 from tests.unit.core.samples import SYNC, A, execution
 
 
@@ -36,14 +36,14 @@ def test_an_outcome_crosses_back_as_an_event_and_a_malformed_event_is_refused() 
     judgement = judge(SYNC, execution(A, "failed", errors=["boom"]), fail_on_record_errors=True)
     outcome = Outcome.of(judgement, waited=12.34)
     back = Outcome.from_event(outcome.to_event())
-    assert back == Outcome("failed", judgement.message, SYNC, A, judgement.summary(), 12.3)
+    assert back == Outcome(Verdict.FAILED, judgement.message, SYNC, A, judgement.summary(), 12.3)
     for bad in (None, {"verdict": "maybe"}, {"verdict": "succeeded", "summary": None}, "succeeded"):
         with pytest.raises(ValueError):
             Outcome.from_event(bad)
 
 
 def test_an_error_event_says_whether_the_execution_is_gone_and_an_older_triggers_event_says_not() -> None:
-    gone = Outcome("error", "HTTP 404", SYNC, A, gone=True)
+    gone = Outcome(Verdict.ERROR, "HTTP 404", SYNC, A, gone=True)
     assert Outcome.from_event(gone.to_event()) == gone
     older = {key: value for key, value in gone.to_event().items() if key != "gone"}
     assert Outcome.from_event(older).gone is False
@@ -67,3 +67,77 @@ def test_one_classification_gives_the_gate_and_the_watcher_their_answers() -> No
         assert verdict is (
             Verdict.WAITING if ending is None else Verdict.SUCCEEDED if ending is Ending.SUCCEEDED else Verdict.FAILED
         )
+
+
+def test_events_written_by_the_version_before_the_closed_verdict_are_read_back() -> None:
+    # A trigger event stays in the database across an upgrade: its verdict is text, as it always was.
+    summary = {"sync_id": SYNC, "execution_id": A, "status": "completed"}
+    written = [
+        (
+            {
+                "verdict": "succeeded",
+                "message": "ok",
+                "sync_id": SYNC,
+                "execution_id": A,
+                "summary": summary,
+                "waited": 3.0,
+                "gone": False,
+            },
+            Verdict.SUCCEEDED,
+        ),
+        (
+            {
+                "verdict": "failed",
+                "message": "bad",
+                "sync_id": SYNC,
+                "execution_id": A,
+                "summary": summary,
+                "waited": None,
+                "gone": False,
+            },
+            Verdict.FAILED,
+        ),
+        (
+            {
+                "verdict": "error",
+                "message": "HTTP 403",
+                "sync_id": SYNC,
+                "execution_id": None,
+                "summary": None,
+                "waited": None,
+                "gone": False,
+            },
+            Verdict.ERROR,
+        ),
+        (
+            {
+                "verdict": "timeout",
+                "message": "Timed out",
+                "sync_id": SYNC,
+                "execution_id": A,
+                "summary": None,
+                "waited": None,
+                "gone": False,
+            },
+            Verdict.TIMEOUT,
+        ),
+    ]
+    for event, verdict in written:
+        outcome = Outcome.from_event(event)
+        assert outcome.verdict is verdict and outcome.to_event() == event
+
+
+def test_the_verdict_is_closed_and_no_wait_ends_waiting() -> None:
+    assert {verdict.value for verdict in Verdict} == {"waiting", "succeeded", "failed", "error", "timeout"}
+    assert Verdict.SUCCEEDED != "succeeded"  # type: ignore[comparison-overlap]  # no accidental match with text
+    with pytest.raises(ValueError):
+        Outcome(Verdict.WAITING, "still running", SYNC)
+    with pytest.raises(ValueError):
+        Outcome.from_event({"verdict": "waiting", "message": "", "sync_id": SYNC})
+
+
+def test_every_failure_status_has_its_own_ending() -> None:
+    # A failure status is added with its ending (no status value silently doubling as an ending's).
+    assert frozenset(FAILURE_ENDINGS) == FAILURE
+    assert len(set(FAILURE_ENDINGS.values())) == len(FAILURE_ENDINGS)
+    assert Ending.SUCCEEDED not in FAILURE_ENDINGS.values()

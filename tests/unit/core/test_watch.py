@@ -158,3 +158,14 @@ def test_a_watch_following_an_execution_reuses_its_call_until_the_execution_chan
     watch.execution_id = "not-a-uuid"
     with pytest.raises(PolytomicInvalidIdError):
         watch.next_call()  # a changed id is checked again
+
+
+def test_an_authors_completed_after_is_an_aware_instant_or_a_clear_error() -> None:
+    from airflow_provider_polytomic.core.watch import completed_after_instant
+
+    utc = datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc)
+    assert completed_after_instant(None) is None and completed_after_instant("") is None
+    assert completed_after_instant(datetime(2026, 1, 2, 3, 4)) == utc  # naive means UTC
+    assert completed_after_instant("2026-01-02T04:04:00+01:00") == utc
+    with pytest.raises(PolytomicConfigError, match="completed_after must be"):
+        completed_after_instant("yesterday")

@@ -75,7 +75,11 @@ def test_the_trigger_is_told_when_the_wait_began() -> None:
     from airflow_provider_polytomic.core.watch import SyncWatch
 
     before = time.time()
-    trigger = sensor()._trigger(SyncWatch(sync_id=SYNC), poll_interval=60, deadline=None)
+    waiting = sensor()._wait_for({})  # type: ignore[arg-type]  # no task state store
+    deferral = waiting.defer_args(
+        SyncWatch(sync_id=SYNC), conn_id="polytomic_default", poll_interval=60, deadline=None, timeout=None
+    )
+    trigger = deferral["trigger"]
     _, kwargs = trigger.serialize()
     assert before <= kwargs["waiting_since"] <= time.time()
 

@@ -346,10 +346,10 @@ def test_a_row_this_version_cannot_run_ends_in_one_error_event_not_a_dead_trigge
     assert trigger.serialize()[1].items() >= json.loads(json.dumps(row)).items()  # the row is kept as it came
     # The task resumes with that event: it fails with the message (never skipped, never "not understood").
     from airflow_provider_polytomic.core.status import Outcome
-    from airflow_provider_polytomic.execution_wait import PolytomicExecutionWaitMixin
+    from airflow_provider_polytomic.execution_wait import settle
 
     with pytest.raises(PolytomicError, match="cannot run") as failure:
-        PolytomicExecutionWaitMixin._settle(Outcome.from_event(event))
+        settle(Outcome.from_event(event))
     assert not isinstance(failure.value, AirflowSensorTimeout)
 
 
