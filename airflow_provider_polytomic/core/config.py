@@ -92,43 +92,29 @@ class ClientConfig:
                 f"Connection '{conn_id}': extra 'api_version' must be a date such as "
                 f"{defaults.DEFAULT_API_VERSION!r}, got {api_version!r:.60}."
             )
+
+        def number(key: str, default: float, maximum: float, **bounds: Any) -> float:
+            """An extra's number, bounded (the timeout is in seconds, so its message says so)."""
+            unit = " (seconds)" if key == "timeout" else ""
+            what = f"Connection '{conn_id}': extra '{key}'{unit}"
+            return bounded_number(extra.get(key, default), what, maximum=maximum, **bounds)
+
         return cls(
             conn_id=conn_id,
             base_url=normalize_base_url(conn_id, host, port),
             authorization=authorization,
             api_version=api_version,
-            timeout=bounded_number(
-                extra.get("timeout", defaults.DEFAULT_TIMEOUT),
-                f"Connection '{conn_id}': extra 'timeout' (seconds)",
-                maximum=defaults.MAX_TIMEOUT,
-                minimum=defaults.MIN_TIMEOUT,
-            ),
+            timeout=number("timeout", defaults.DEFAULT_TIMEOUT, defaults.MAX_TIMEOUT, minimum=defaults.MIN_TIMEOUT),
             retry=RetryPolicy(
                 max_retries=int(
-                    bounded_number(
-                        extra.get("max_retries", defaults.DEFAULT_MAX_RETRIES),
-                        f"Connection '{conn_id}': extra 'max_retries'",
-                        maximum=defaults.MAX_RETRIES,
-                        zero=True,
-                        integer=True,
-                    )
+                    number("max_retries", defaults.DEFAULT_MAX_RETRIES, defaults.MAX_RETRIES, zero=True, integer=True)
                 ),
-                initial_delay=bounded_number(
-                    extra.get("retry_delay", defaults.DEFAULT_RETRY_DELAY),
-                    f"Connection '{conn_id}': extra 'retry_delay'",
-                    maximum=defaults.MAX_RETRY_DELAY,
-                    zero=True,
-                ),
+                initial_delay=number("retry_delay", defaults.DEFAULT_RETRY_DELAY, defaults.MAX_RETRY_DELAY, zero=True),
             ),
             verify=_verify_setting(conn_id, extra.get("verify", True)),
             sync_url_template=_sync_url_template(conn_id, extra.get("sync_url_template")),
             max_connections=int(
-                bounded_number(
-                    extra.get("max_connections", defaults.DEFAULT_MAX_CONNECTIONS),
-                    f"Connection '{conn_id}': extra 'max_connections'",
-                    maximum=defaults.MAX_CONNECTIONS,
-                    integer=True,
-                )
+                number("max_connections", defaults.DEFAULT_MAX_CONNECTIONS, defaults.MAX_CONNECTIONS, integer=True)
             ),
             secrets=secrets,
         )
