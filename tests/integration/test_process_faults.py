@@ -10,8 +10,8 @@ joins during the failover test), DAGs from ``tests/process_dags``, every sync dr
   started with, on try 1; no sync is polled twice as often after "b" takes over; the watcher fires once for
   each execution that finished before, during and after the outage.
 - Worker crash: the task process of a poke-mode sensor, a reschedule-mode sensor and a start operator is
-  SIGKILLed mid-wait (the operator right after its start request); the retry judges the same execution and
-  starts no second run.
+  SIGKILLed mid-wait (each sensor while the emulator holds one of its polls open, the operator right after its
+  start request); the retry judges the same execution and starts no second run.
 - Scheduler restart while sensors are deferred and rescheduled: every run still ends right.
 """
 
@@ -22,6 +22,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,9 @@ HEALTH_CHECK_THRESHOLD = 6  # seconds without a heartbeat before a triggerer's t
 STARTUP = 150  # seconds: the deployment up, the DAGs parsed, the watcher running
 PHASE = 90  # seconds: the longest any one phase of a test may take
 WINDOW = 5.0  # seconds over which requests per sync are counted
+#: Seconds the emulator holds the poll a sensor is killed in: under the connection's 5 s timeout
+#: (tests/airflow_processes.py), so a poke that is not killed gets its answer late and nothing else changes.
+HOLD = 3.0
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +83,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, emulator: PolytomicEmul
         "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": str(HEALTH_CHECK_THRESHOLD),
         "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "5",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": "10",
+        # A task's supervisor can notice its child's exit only at its next wake-up, up to this many seconds
+        # later (the default 5 s: as long as a reschedule-mode poke interval). The next poke is then queued
+        # before the last one's exit is reported, and Airflow marks the task UP_FOR_RETRY on its own.
+        "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
         "POLYTOMIC_FAULTS_WATCHED_SYNC": WATCHED,
     }
     processes = {
@@ -181,6 +189,46 @@ def kill_task(airflow: AirflowDeployment, dag_id: str, run_id: str, task_id: str
         return True
 
     airflow.wait_for(f"{task_id} running, to kill it", caught, timeout, interval=0.1)
+    return killed[0]
+
+
+def kill_mid_poll(
+    airflow: AirflowDeployment,
+    emulator: PolytomicEmulator,
+    sync: EmulatedSync,
+    task: tuple[str, str, str],
+    timeout: float,
+) -> int:
+    """SIGKILL a sensor's first try while the emulator holds its next request about ``sync`` open; its pid.
+
+    A poke is in flight for milliseconds, and the database may still say "running" after it reported: a kill
+    timed on the task's state alone can land after the poke (a no-op) or never. The emulator delays that
+    request HOLD seconds instead and records it on arrival, so the task is caught inside its request. A
+    request the test saw too late (under load) is let through, and the next one is held.
+    """
+    dag_id, run_id, task_id = task
+    about = rf"/api/syncs/{sync.id}(/.*)?"
+    armed = [time.monotonic()]
+    emulator.add_fault("delay", path=about, seconds=HOLD, requests=[1])
+    killed: list[int] = []
+
+    def caught() -> bool:
+        held = [item for item in emulator.requests_to(about) if item.at >= armed[0] and item.status is None]
+        if not held:
+            return False
+        info = tasks(airflow, dag_id, run_id).get(task_id, {})
+        if info.get("try") != 1:
+            pytest.fail(f"{task_id} reached try {info.get('try')} before it was killed: {info}")
+        if time.monotonic() - held[0].at < HOLD - 1 and info.get("state") == "running" and info.get("pid"):
+            with suppress(ProcessLookupError):
+                os.kill(int(info["pid"]), signal.SIGKILL)
+                killed.append(int(info["pid"]))
+                return True
+        armed[0] = time.monotonic()  # caught too late: hold the next request instead
+        emulator.add_fault("delay", path=about, seconds=HOLD, requests=[1])
+        return False
+
+    airflow.wait_for(f"{task_id} inside a held request, to kill it", caught, timeout, interval=0.1)
     return killed[0]
 
 
@@ -359,9 +407,16 @@ def test_a_killed_worker_retries_onto_the_same_execution(
 
     killed: dict[str, float] = {}
     newer: dict[str, str] = {}
+    first_poke_over = {
+        "poke": lambda: polls(emulator, poke) >= 2,
+        # the first poke has kept its execution and ended: a later one is the one killed
+        "reschedule": lambda: (
+            tasks(airflow, "faults_worker", "w").get("reschedule", {}).get("state") == "up_for_reschedule"
+        ),
+    }
     for name, sync in (("poke", poke), ("reschedule", reschedule)):
-        airflow.wait_for(f"{name} to poll twice", lambda sync=sync: polls(emulator, sync) >= 2, PHASE)
-        kill_task(airflow, "faults_worker", "w", name, PHASE)
+        airflow.wait_for(f"{name}'s first poke", first_poke_over[name], PHASE)
+        kill_mid_poll(airflow, emulator, sync, ("faults_worker", "w", name), PHASE)
         killed[name] = time.monotonic()
         newer[name] = script.begin(emulator, sync).id  # a newer run starts while the task is down
     airflow.wait_for(
