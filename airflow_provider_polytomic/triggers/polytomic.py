@@ -34,8 +34,9 @@ class PolytomicSyncStatusTrigger(BaseTrigger):
     execution it follows, or, before it has one, with the executions started after ``anchor``.
 
     :param watch: The watch to carry on (:meth:`SyncWatch.to_dict`: the sync, the execution followed or the
-        ``anchor`` to find it by, ``completed_after``, ``fail_on_record_errors``, ``kind``). Its options may also
-        be given one by one as keyword arguments (``sync_id=...``), as a DAG author writing a trigger would.
+        ``anchor`` to find it by, and every other option of
+        :data:`~airflow_provider_polytomic.core.watch.WATCH_OPTIONS`). Its options may also be given one by one
+        as keyword arguments (``sync_id=...``), as a DAG author writing a trigger would.
     :param polytomic_conn_id: The Airflow connection.
     :param poll_interval: Seconds between polls.
     :param deadline: Unix time after which the trigger gives up with a ``timeout`` event.

@@ -169,3 +169,20 @@ def test_an_authors_completed_after_is_an_aware_instant_or_a_clear_error() -> No
     assert completed_after_instant("2026-01-02T04:04:00+01:00") == utc
     with pytest.raises(PolytomicConfigError, match="completed_after must be"):
         completed_after_instant("yesterday")
+
+
+def test_reliability_md_says_of_every_watch_option_whether_an_older_triggerer_may_drop_it() -> None:
+    # The page's list is written by hand: a new option must be placed on one side, or this fails.
+    import re
+    from pathlib import Path
+
+    from airflow_provider_polytomic.core.watch import IGNORABLE_OPTIONS, WATCH_OPTIONS
+
+    page = (Path(__file__).resolve().parents[3] / "docs" / "reliability.md").read_text()
+    paragraph = page.split("**Which options may be ignored.**", 1)[1].split("\n\n", 1)[0].replace("\n", " ")
+    names = r"((?:`\w+`(?:, | and )?)+)"
+    ignorable = re.search(r"(?:is|are) ignorable: " + names, paragraph)
+    deciding = re.search(names + r" each decide", paragraph)
+    assert ignorable and deciding, paragraph
+    assert set(re.findall(r"`(\w+)`", ignorable[1])) == set(IGNORABLE_OPTIONS)
+    assert set(re.findall(r"`(\w+)`", deciding[1])) == set(WATCH_OPTIONS) - set(IGNORABLE_OPTIONS)
