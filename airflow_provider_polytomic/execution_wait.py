@@ -174,7 +174,9 @@ class ExecutionWait:
         from airflow_provider_polytomic.triggers.polytomic import PolytomicSyncStatusTrigger
 
         state = watch.to_dict()
-        state["sync_name"] = self.names.sync_name(fetch=False)  # read by the check before deferring, if it could be
+        sync_name = self.names.sync_name(fetch=False)  # read by the check before deferring, if it could be
+        if sync_name is not None:
+            state["sync_name"] = sync_name
         if anchor is not None:
             state["anchor"] = anchor
         trigger = PolytomicSyncStatusTrigger(

@@ -27,7 +27,7 @@ Which execution is judged:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -84,13 +84,20 @@ class SyncWatch:
         self.kind = SyncKind(self.kind)
         self.sync_id = validate_id(self.sync_id, "sync id")
         self.execution_id = validate_id(self.execution_id, "execution id") if self.execution_id else None
-        self.fail_on_record_errors = bool(self.fail_on_record_errors)
+        for name in _FLAGS:  # an author's truthy value, as the trigger's row will say it
+            setattr(self, name, bool(getattr(self, name)))
 
     # -- the contract with a trigger: JSON primitives, no secret -------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """What a trigger needs to carry on (and a restarted one to resume): JSON primitives only."""
-        return {name: _to_json(getattr(self, name)) for name in WATCH_OPTIONS}
+        """What a trigger needs to carry on (and a restarted one to resume): JSON primitives only. An option at
+        its default is left out (:meth:`from_dict` reads it back as the default): a triggerer of an older version
+        refuses an option it does not know, so a newer option is written only by a task that sets it."""
+        return {
+            name: _to_json(value)
+            for name in WATCH_OPTIONS
+            if (value := getattr(self, name)) != _DEFAULTS.get(name, _NO_DEFAULT)
+        }
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> SyncWatch:
@@ -221,6 +228,8 @@ IGNORABLE_OPTIONS = tuple(item.name for item in fields(SyncWatch) if item.metada
 #: The options that are instants (ISO 8601 text across the boundary).
 _TIMESTAMPS = frozenset(item.name for item in fields(SyncWatch) if "datetime" in str(item.type))
 _FLAGS = frozenset(item.name for item in fields(SyncWatch) if str(item.type) == "bool")
+_NO_DEFAULT = object()
+_DEFAULTS = {item.name: item.default for item in fields(SyncWatch) if item.default is not MISSING}
 _KINDS = frozenset(item.name for item in fields(SyncWatch) if "SyncKind" in str(item.type))
 
 

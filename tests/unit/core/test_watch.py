@@ -75,6 +75,20 @@ def test_a_watch_crosses_to_its_trigger_as_json_primitives_and_comes_back_the_sa
     assert again.next_call().path == watch.next_call().path
 
 
+def test_an_option_at_its_default_stays_out_of_the_trigger_row_so_an_older_triggerer_can_run_it() -> None:
+    # An older triggerer refuses a watch option it does not know (it could change the verdict): a newer option
+    # is written only by a task that sets it, so upgrading workers first fails only the tasks that use it.
+    from airflow_provider_polytomic.core.constants import SyncKind
+    from airflow_provider_polytomic.core.watch import WATCH_OPTIONS
+
+    plain = SyncWatch(SYNC)
+    assert plain.to_dict() == {"sync_id": SYNC}
+    assert SyncWatch.from_dict(plain.to_dict()) == plain
+    every = SyncWatch(SYNC, A, T0, T0, fail_on_record_errors=False, kind=SyncKind.BULK, sync_name="Orders")
+    assert list(every.to_dict()) == list(WATCH_OPTIONS)  # a value that is not the default is always written
+    assert SyncWatch(SYNC, fail_on_record_errors=0).to_dict() == {"sync_id": SYNC, "fail_on_record_errors": False}
+
+
 def test_a_named_watch_names_the_sync_in_every_message_and_the_summary() -> None:
     named = f"Polytomic sync 'Orders' ({SYNC})"
     watch = SyncWatch(SYNC, completed_after=T0, sync_name="Orders")

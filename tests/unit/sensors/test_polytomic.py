@@ -82,6 +82,7 @@ def test_the_trigger_is_told_when_the_wait_began() -> None:
     trigger = deferral["trigger"]
     _, kwargs = trigger.serialize()
     assert before <= kwargs["waiting_since"] <= time.time()
+    assert kwargs["watch"] == {"sync_id": SYNC}  # no option the task left at its default, no unknown name
 
 
 class TaskInstanceStandIn:
