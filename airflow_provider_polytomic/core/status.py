@@ -52,17 +52,14 @@ FAILURE_ENDINGS = {S.FAILED: Ending.FAILED, S.CANCELED: Ending.CANCELED, S.INTER
 FAILURE = frozenset(FAILURE_ENDINGS)
 #: Bulk only: the run finished with errors. A failure, unless record errors are tolerated.
 FINISHED_WITH_ERRORS = frozenset({S.ERRORS})
+#: The statuses that end a run: a new set of them is added here, and ``finished()`` follows.
+TERMINAL = SUCCESS | FAILURE | FINISHED_WITH_ERRORS
 #: The documented statuses of each kind; anything else is unknown (still running, and warned about).
 DOCUMENTED = {
     SyncKind.MODEL: frozenset(
         {S.CREATED, S.SCHEDULED, S.QUEUED, S.WAITING, S.RUNNING, S.PROCESSING, S.CANCELING} | SUCCESS | FAILURE
     ),
-    SyncKind.BULK: frozenset(
-        {S.CREATED, S.SCHEDULED, S.RUNNING, S.EXPORTING, S.CANCELING, S.PROCESSING}
-        | SUCCESS
-        | FAILURE
-        | FINISHED_WITH_ERRORS
-    ),
+    SyncKind.BULK: frozenset({S.CREATED, S.SCHEDULED, S.RUNNING, S.EXPORTING, S.CANCELING, S.PROCESSING} | TERMINAL),
 }
 
 
@@ -73,7 +70,7 @@ def status_of(execution: Execution, kind: SyncKind) -> ExecutionStatus | None:
 
 
 def finished(execution: Execution, kind: SyncKind) -> bool:
-    return status_of(execution, kind) in SUCCESS | FAILURE | FINISHED_WITH_ERRORS
+    return status_of(execution, kind) in TERMINAL
 
 
 @dataclass(frozen=True)

@@ -141,3 +141,15 @@ def test_every_failure_status_has_its_own_ending() -> None:
     assert frozenset(FAILURE_ENDINGS) == FAILURE
     assert len(set(FAILURE_ENDINGS.values())) == len(FAILURE_ENDINGS)
     assert Ending.SUCCEEDED not in FAILURE_ENDINGS.values()
+
+
+def test_a_run_is_finished_exactly_when_it_has_an_ending() -> None:
+    # finished() (which run a watch stops following, which an asset watcher counts) and classify() (what it
+    # means) must agree for every status: a new ending status forgotten in TERMINAL fails here.
+    from airflow_provider_polytomic.core.models import ExecutionStatus
+    from airflow_provider_polytomic.core.status import finished
+
+    for kind in SyncKind:
+        for status in ExecutionStatus:
+            run = execution(A, status.value)
+            assert finished(run, kind) is (classify(run, kind) is not None), (kind, status)
