@@ -37,6 +37,7 @@ def test_importing_the_sensor_and_operators_loads_no_transport() -> None:
         "airflow_provider_polytomic.links.polytomic",
         "airflow_provider_polytomic.operators",
         "airflow_provider_polytomic.operators.polytomic",
+        "airflow_provider_polytomic.operators.start_operator",
         "airflow_provider_polytomic.sensors",
         "airflow_provider_polytomic.sensors.polytomic",
         # What the sensors and start operators share besides their wait (the wait itself loads when a task runs).
