@@ -34,10 +34,10 @@ EXEMPT = {
     "core/constants.py": "names DAG files import (DEFAULT_CONN_ID, SyncKind); api_prefix is pinned by the "
     "path tests of test_protocol.py and test_definitions.py",
     "core/defaults.py": "data only; test_connection_form.py checks that form and config agree on it",
-    "operators/start_operator.py": "the half both start operators share; operators/test_polytomic.py tests it "
-    "through them, as a DAG author uses it",
     "links/polytomic.py": "Airflow plumbing (reads one XCom); what it shows is pushed and tested in "
     "test_polytomic_task.py",
+    "operators/start_operator.py": "the half both start operators share; operators/test_polytomic.py tests it "
+    "through them, as a DAG author uses it",
     # The emulator is the tests' server: tests/integration/test_emulator*.py drive it over HTTP, whole.
     "testing/__main__.py": "the emulator's CLI: tests/integration/test_emulator_cli.py",
     "testing/api.py": "the emulator: tests/integration/test_emulator.py",
